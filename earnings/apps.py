@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EarningsConfig(AppConfig):
+    name = "earnings"
+    default_auto_field = "django.db.models.BigAutoField"

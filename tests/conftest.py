@@ -1,0 +1,88 @@
+"""Shared fixtures. Tests run on PostgreSQL + Redis when DATABASE_URL/REDIS_URL are set
+(CI always), otherwise on SQLite and the in-process cache with service-only tests skipped."""
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from tests.accounts.factories import StudentFactory, TutorFactory
+from wemaster.celery import app as celery_app
+
+
+def pytest_report_header(config):
+    return [
+        f"database: {settings.DATABASES['default']['ENGINE']}",
+        f"cache: {settings.CACHES['default']['BACKEND']}",
+        f"channel layer: {settings.CHANNEL_LAYERS['default']['BACKEND']}",
+    ]
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgres") and not settings.USING_POSTGRES:
+        pytest.skip("needs PostgreSQL: set DATABASE_URL (CI does)")
+    if item.get_closest_marker("redis") and not settings.REDIS_URL:
+        pytest.skip("needs Redis: set REDIS_URL (CI does)")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Every test starts with empty caches (throttle counters included)."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager():
+    """Tasks run inline unless a test starts a real worker (see tests that use `celery_worker`)."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def client_for():
+    """`client_for(user)` -> an APIClient authenticated with the user's token."""
+
+    def make(user):
+        from rest_framework.authtoken.models import Token
+
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def student(db):
+    return StudentFactory()
+
+
+@pytest.fixture
+def tutor(db):
+    return TutorFactory()
+
+
+@pytest.fixture
+def unused_tcp_port():
+    """A local port nothing listens on (bound, read, released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

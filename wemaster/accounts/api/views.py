@@ -1,0 +1,75 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from wemaster.accounts import selectors, services
+from wemaster.accounts.api.serializers import (
+    MeSerializer,
+    MeUpdateSerializer,
+    RegisterInputSerializer,
+    RegisterOutputSerializer,
+    TokenInputSerializer,
+    TokenOutputSerializer,
+    TutorSerializer,
+)
+from wemaster.core.throttles import ScopedRateThrottle
+
+
+class RegisterView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "register"
+
+    @extend_schema(request=RegisterInputSerializer, responses={201: RegisterOutputSerializer})
+    def post(self, request):
+        data = RegisterInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, token = services.user_register(**data.validated_data)
+        body = {"id": user.id, "email": user.email, "role": user.role, "display_name": user.display_name}
+        return Response(RegisterOutputSerializer({**body, "token": token.key}).data, status=status.HTTP_201_CREATED)
+
+
+class TokenView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(request=TokenInputSerializer, responses={200: TokenOutputSerializer})
+    def post(self, request):
+        data = TokenInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token = services.token_obtain(**data.validated_data)
+        return Response(TokenOutputSerializer({"token": token.key}).data)
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: MeSerializer})
+    def get(self, request):
+        return Response(MeSerializer(selectors.user_with_profile(user_id=request.user.id)).data)
+
+    @extend_schema(request=MeUpdateSerializer, responses={200: MeSerializer})
+    def patch(self, request):
+        data = MeUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_update(user=request.user, **data.validated_data)
+        return Response(MeSerializer(selectors.user_with_profile(user_id=request.user.id)).data)
+
+
+class TutorListView(generics.ListAPIView):
+    """Public tutor directory, newest tutors first; `?subject=` filters by subject name."""
+
+    permission_classes = [AllowAny]
+    serializer_class = TutorSerializer
+
+    def get_queryset(self):
+        return selectors.tutor_list(subject=self.request.query_params.get("subject"))
+
+    @extend_schema(parameters=[OpenApiParameter("subject", str, description="Subject name, e.g. algebra")])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

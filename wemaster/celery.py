@@ -1,0 +1,11 @@
+"""Celery app: configuration from Django settings under the CELERY_ namespace."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wemaster.settings")
+
+app = Celery("wemaster")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "wemaster.core"
+    label = "core"
+    verbose_name = "Core infrastructure"
+
+    def ready(self):
+        from django.db.backends.signals import connection_created
+
+        from wemaster.core import metrics
+
+        connection_created.connect(metrics.instrument_connection, dispatch_uid="wemaster.core.metrics")

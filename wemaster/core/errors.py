@@ -1,0 +1,133 @@
+"""Domain errors and the one DRF exception handler that maps every error to the envelope.
+
+Every 4xx/5xx body is `{"code": ..., "detail": ...}` plus `"fields"` for validation
+errors (API.md, Conventions). Services raise `DomainError` subclasses with a stable
+`code`; views never build error bodies by hand.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A business rule refused the operation. Subclasses fix `code` and `status_code`."""
+
+    code = "domain_error"
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The operation was refused."
+
+    def __init__(self, detail: str | None = None, *, fields: dict | None = None):
+        self.detail = detail or self.default_detail
+        self.fields = fields
+        super().__init__(self.detail)
+
+
+class ValidationFailed(DomainError):
+    """Input that is well-formed but breaks a rule checked in a service; carries `fields`."""
+
+    code = "validation_error"
+    default_detail = "Invalid input."
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status_code = status.HTTP_404_NOT_FOUND
+    default_detail = "Not found."
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+
+
+class ServiceUnavailable(DomainError):
+    code = "service_unavailable"
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "A backing service is unavailable; try again shortly."
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+    default_detail = "Unable to log in with the provided credentials."
+
+
+# DRF's own exception classes mapped to the codes of API.md.
+_DRF_CODES = {
+    exceptions.ValidationError: "validation_error",
+    exceptions.ParseError: "parse_error",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+}
+
+
+def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
+    body = {"code": code, "detail": detail}
+    if fields:
+        body["fields"] = fields
+    return body
+
+
+def _drf_code(exc: exceptions.APIException) -> str:
+    for cls in type(exc).__mro__:
+        if cls in _DRF_CODES:
+            return _DRF_CODES[cls]
+    codes = exc.get_codes()
+    return codes if isinstance(codes, str) else "error"
+
+
+def api_exception_handler(exc, context):
+    """DRF `EXCEPTION_HANDLER`: every error leaves as the API.md envelope."""
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database is unreachable: private and money data never fall back to a cache.
+        logger.warning("database unavailable", extra={"error": str(exc)})
+        unavailable = ServiceUnavailable()
+        return Response(error_body(unavailable.code, unavailable.detail), status=unavailable.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        if isinstance(exc, DatabaseError):
+            logger.exception("database error")
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = error_body("validation_error", "Invalid input.", fields)
+    else:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        response.data = error_body(_drf_code(exc), str(detail))
+    return response
+
+
+def json_error_view(code: str, detail: str, status_code: int):
+    """Plain Django views for handler404/handler500: errors outside DRF keep the envelope."""
+
+    def view(request, exception=None):
+        return JsonResponse(error_body(code, detail), status=status_code)
+
+    return view
+
+
+handler400 = json_error_view("bad_request", "Bad request.", 400)
+handler403 = json_error_view("permission_denied", "You do not have permission to perform this action.", 403)
+handler404 = json_error_view("not_found", "Not found.", 404)
+handler500 = json_error_view("server_error", "Internal server error.", 500)

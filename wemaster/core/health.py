@@ -1,0 +1,69 @@
+"""Liveness and readiness probes for load balancers and orchestrators."""
+
+import logging
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.cache import cache
+from django.db import connections
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
+
+from wemaster.core.errors import error_body
+
+logger = logging.getLogger(__name__)
+
+
+@require_GET
+def healthz(request):
+    """200 while the process runs; touches nothing else."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> None:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_cache() -> None:
+    key = f"readyz:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=5)
+    if cache.get(key) != "1":
+        raise RuntimeError("cache did not return the value just written")
+    cache.delete(key)
+
+
+def _check_channel_layer() -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer configured")
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.send)(channel, {"type": "readyz.ping"})
+    message = async_to_sync(layer.receive)(channel)
+    if message.get("type") != "readyz.ping":
+        raise RuntimeError("channel layer returned another message")
+
+
+READINESS_CHECKS = {
+    "database": _check_database,
+    "cache": _check_cache,
+    "channel_layer": _check_channel_layer,
+}
+
+
+@require_GET
+def readyz(request):
+    """200 when database, cache and channel layer answer; 503 naming each failing one."""
+    failing = {}
+    for name, check in READINESS_CHECKS.items():
+        try:
+            check()
+        except Exception as exc:  # noqa: BLE001 - a probe reports any failure, it never raises
+            logger.warning("readiness check failed", extra={"check": name, "error": repr(exc)})
+            failing[name] = f"{type(exc).__name__}: {exc}"
+    if failing:
+        body = error_body("not_ready", "Not ready: " + ", ".join(failing) + " failing.")
+        body["failing"] = failing
+        return JsonResponse(body, status=503)
+    return JsonResponse({"status": "ready", "checks": {name: "ok" for name in READINESS_CHECKS}})

@@ -1,0 +1,39 @@
+"""`manage.py seed_demo`: demo users and, as the apps grow, their data. Idempotent.
+
+Each installed app may ship a `seed` module with `seed_demo(*, scale, progress)`;
+they run in INSTALLED_APPS order, so accounts come before the apps that use them.
+"""
+
+from importlib import import_module
+from importlib.util import find_spec
+
+from django.apps import apps
+from django.core.management.base import BaseCommand
+from tqdm import tqdm
+
+
+class Command(BaseCommand):
+    help = "Create demo users and data (idempotent). Credentials are printed at the end."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--scale", type=int, default=1, help="Multiply the amount of demo data (1 = small).")
+
+    def handle(self, *args, scale: int, **options):
+        if scale < 1:
+            self.stderr.write("--scale must be at least 1")
+            raise SystemExit(2)
+        credentials: list[tuple[str, str, str]] = []
+
+        def progress(iterable, *, desc: str, total: int | None = None):
+            return tqdm(iterable, desc=desc, total=total, disable=total is not None and total < 200, file=self.stderr)
+
+        for config in apps.get_app_configs():
+            module_name = f"{config.name}.seed"
+            if find_spec(module_name) is None:
+                continue
+            seeded = import_module(module_name).seed_demo(scale=scale, progress=progress)
+            credentials.extend(seeded or [])
+
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with:"))
+        for role, email, password in credentials:
+            self.stdout.write(f"  {role:8} {email:36} {password}")

@@ -1,0 +1,76 @@
+"""Rate limits on atomic cache counters (sliding window), shared by every process.
+
+DRF's stock throttles read a history list, append and write it back: two concurrent
+requests both read the old list and both pass. Here every request is one atomic
+`incr` on the shared cache, so a burst of N concurrent requests admits exactly the
+configured number. `RATE_LIMITS=off` switches every throttle off.
+"""
+
+import time
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework import throttling
+from rest_framework.settings import api_settings
+
+
+class AtomicRateThrottleMixin:
+    """Sliding-window counter: the previous window's count, weighted by its overlap, plus
+    the current one. Precondition: `self.rate` parsed by `SimpleRateThrottle.__init__`."""
+
+    cache_alias = "default"
+
+    def get_rate(self):
+        # DRF binds the rates to a class attribute at import; read them live so
+        # settings changes (tests, operators' overrides) apply.
+        try:
+            return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+        except KeyError as exc:
+            raise ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r}") from exc
+
+    def allow_request(self, request, view):
+        if not settings.RATE_LIMITS_ENABLED or self.rate is None:
+            return True
+        ident = self.get_cache_key(request, view)
+        if ident is None:
+            return True
+        cache = caches[self.cache_alias]
+        now = time.time()
+        window = self.duration
+        window_start = int(now // window) * window
+        current_key = f"throttle:{ident}:{window_start}"
+        previous_key = f"throttle:{ident}:{window_start - window}"
+        cache.add(current_key, 0, timeout=window * 2 + 1)
+        current = cache.incr(current_key)
+        previous = cache.get(previous_key) or 0
+        elapsed = now - window_start
+        weighted = previous * (1 - elapsed / window) + current
+        if weighted <= self.num_requests:
+            return True
+        cache.decr(current_key)  # a refused request does not consume capacity
+        self._wait = max(1.0, window - elapsed)
+        return False
+
+    def wait(self):
+        return getattr(self, "_wait", None)
+
+
+class AnonRateThrottle(AtomicRateThrottleMixin, throttling.AnonRateThrottle):
+    pass
+
+
+class UserRateThrottle(AtomicRateThrottleMixin, throttling.UserRateThrottle):
+    pass
+
+
+class ScopedRateThrottle(AtomicRateThrottleMixin, throttling.ScopedRateThrottle):
+    """Per-view scope (`throttle_scope = "login"`), keyed by user id or client IP."""
+
+    def allow_request(self, request, view):
+        self.scope = getattr(view, self.scope_attr, None)
+        if not self.scope:
+            return True
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)

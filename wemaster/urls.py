@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from wemaster.core import health
+
+api_v1 = [
+    path("", include("wemaster.accounts.api.urls")),
+    path("", include("wallet.api.urls")),
+    path("", include("wemaster.lessons.api.urls")),
+    path("", include("earnings.api.urls")),
+    path("", include("messaging.api.urls")),
+    path("", include("community.api.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("", include("django_prometheus.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "wemaster.core.errors.handler400"
+handler403 = "wemaster.core.errors.handler403"
+handler404 = "wemaster.core.errors.handler404"
+handler500 = "wemaster.core.errors.handler500"
