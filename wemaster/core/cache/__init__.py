@@ -10,6 +10,9 @@
     ...
     invalidate_tags(f"tutor:{tutor.id}:earnings")   # inside the writing transaction
 
+Each app may ship a `warmers.py` module with `WARMERS = {"family": callable}`;
+`manage.py warm_cache` and the beat task discover them (issue #3).
+
 Values must be plain data (dict, list, str, int, float, bool, None): they are
 serialized with msgpack, never pickled. Invalidating a tag bumps its version, so every
 entry stored under an older version becomes a miss in every process. Invalidation is

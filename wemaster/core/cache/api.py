@@ -36,11 +36,17 @@ def get_or_compute(
     tags: Iterable[str] = (),
     ttl: int | None = None,
     family: str | None = None,
+    local: bool = False,
+    stale_if_error: bool = False,
 ) -> T:
     """The cached value of `key`, or `compute()` stored under the current tag versions.
 
     `family` names the key family (metrics, TTL policy); it defaults to the key's
-    first colon-separated segment.
+    first colon-separated segment. `local=True` allows the per-process memory level
+    (read-mostly data only). `stale_if_error=True` lets a public read-mostly family
+    serve its last good value when `compute()` cannot reach the database.
+    The memory level and stale-if-error arrive with the caching-platform issue (#3);
+    until then these two flags change nothing.
     """
     if not settings.CACHES_ENABLED:
         return compute()
