@@ -317,3 +317,13 @@ LOGGING = {
 
 # --- business limits (a business person may change these) --------------------------------------
 MAX_HOURLY_RATE_MINOR = env.int("MAX_HOURLY_RATE_MINOR", default=100_000)
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="wemaster.core.payments.SandboxGateway")
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "prune-idempotency-keys": {
+            "task": "wemaster.core.tasks.idempotency_keys_prune",
+            "schedule": env.int("IDEMPOTENCY_PRUNE_EVERY_SECONDS", default=3600),
+        }
+    }
+)

@@ -82,6 +82,12 @@ def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
     return body
 
 
+def error_response(exc: DomainError) -> Response:
+    """The envelope response for a domain error, for views that answer an error without raising
+    (e.g. to keep a recorded failed attempt committed)."""
+    return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+
+
 def _drf_code(exc: exceptions.APIException) -> str:
     for cls in type(exc).__mro__:
         if cls in _DRF_CODES:
@@ -93,7 +99,7 @@ def _drf_code(exc: exceptions.APIException) -> str:
 def api_exception_handler(exc, context):
     """DRF `EXCEPTION_HANDLER`: every error leaves as the API.md envelope."""
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+        return error_response(exc)
     if isinstance(exc, (OperationalError, InterfaceError)):
         # The database is unreachable: private and money data never fall back to a cache.
         logger.warning("database unavailable", extra={"error": str(exc)})

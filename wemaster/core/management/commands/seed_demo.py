@@ -4,12 +4,10 @@ Each installed app may ship a `seed` module with `seed_demo(*, scale, progress)`
 they run in INSTALLED_APPS order, so accounts come before the apps that use them.
 """
 
-from importlib import import_module
-from importlib.util import find_spec
-
-from django.apps import apps
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
+
+from wemaster.core.discovery import app_modules
 
 
 class Command(BaseCommand):
@@ -27,12 +25,8 @@ class Command(BaseCommand):
         def progress(iterable, *, desc: str, total: int | None = None):
             return tqdm(iterable, desc=desc, total=total, disable=total is not None and total < 200, file=self.stderr)
 
-        for config in apps.get_app_configs():
-            module_name = f"{config.name}.seed"
-            if find_spec(module_name) is None:
-                continue
-            seeded = import_module(module_name).seed_demo(scale=scale, progress=progress)
-            credentials.extend(seeded or [])
+        for module in app_modules("seed"):
+            credentials.extend(module.seed_demo(scale=scale, progress=progress) or [])
 
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with:"))
         for role, email, password in credentials:

@@ -1,0 +1,289 @@
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+
+from tests.accounts.factories import StudentFactory, TutorFactory
+from tests.ledger.factories import funded_wallet
+from wemaster.ledger import services
+from wemaster.ledger.errors import DuplicateTransfer, HoldAlreadyResolved, InsufficientFunds, OverCapture
+from wemaster.ledger.models import Account, AccountKind, Entry, Hold, HoldStatus, TransferKind
+from wemaster.ledger.reconcile import find_discrepancies
+
+USD = settings.CURRENCY
+
+
+def tutor_accounts():
+    tutor = TutorFactory()
+    pending = services.account_for(kind=AccountKind.TUTOR_PENDING, currency=USD, owner=tutor)
+    revenue = services.platform_account(kind=AccountKind.PLATFORM_REVENUE, currency=USD)
+    return pending, revenue
+
+
+@pytest.mark.django_db
+def test_transfer_moves_money_and_writes_balanced_entries():
+    wallet = funded_wallet(StudentFactory(), 10_000)
+    assert (wallet.balance, wallet.held, wallet.available) == (10_000, 0, 10_000)
+    entries = list(Entry.objects.filter(account=wallet))
+    assert [(e.amount, e.balance_after) for e in entries] == [(10_000, 10_000)]
+    assert find_discrepancies() == []
+
+
+@pytest.mark.django_db
+def test_same_business_event_moves_money_once():
+    wallet = funded_wallet(StudentFactory(), 500)
+    external = services.platform_account(kind=AccountKind.EXTERNAL_FUNDING, currency=USD)
+    legs = [services.Leg(external.id, -100), services.Leg(wallet.id, 100)]
+    services.transfer(kind=TransferKind.TOP_UP, reference="topup:1", currency=USD, legs=legs)
+    with pytest.raises(DuplicateTransfer):
+        services.transfer(kind=TransferKind.TOP_UP, reference="topup:1", currency=USD, legs=legs)
+    wallet.refresh_from_db()
+    assert wallet.balance == 600
+
+
+@pytest.mark.django_db
+def test_debit_beyond_available_is_refused_and_changes_nothing():
+    wallet = funded_wallet(StudentFactory(), 1_000)
+    services.hold_create(account=wallet, amount=700, reference="h1")
+    revenue = services.platform_account(kind=AccountKind.PLATFORM_REVENUE, currency=USD)
+    with pytest.raises(InsufficientFunds):
+        services.transfer(
+            kind=TransferKind.ADJUSTMENT,
+            reference="adj",
+            currency=USD,
+            legs=[services.Leg(wallet.id, -400), services.Leg(revenue.id, 400)],
+        )
+    wallet.refresh_from_db()
+    assert (wallet.balance, wallet.held) == (1_000, 700)
+
+
+@pytest.mark.django_db
+def test_hold_capture_splits_and_releases_the_rest():
+    wallet = funded_wallet(StudentFactory(), 5_000)
+    pending, revenue = tutor_accounts()
+    hold = services.hold_create(account=wallet, amount=4_000, reference="lesson:1:hold")
+    wallet.refresh_from_db()
+    assert (wallet.balance, wallet.held, wallet.available) == (5_000, 4_000, 1_000)
+    services.hold_capture(
+        hold=hold,
+        kind=TransferKind.LESSON_CHARGE,
+        reference="lesson:1",
+        credits=[services.Leg(pending.id, 2_700), services.Leg(revenue.id, 900)],
+    )
+    wallet.refresh_from_db()
+    pending.refresh_from_db()
+    assert (wallet.balance, wallet.held) == (1_400, 0)
+    assert pending.balance == 2_700
+    hold.refresh_from_db()
+    assert hold.status == HoldStatus.POSTED and hold.transfer is not None
+    assert find_discrepancies() == []
+
+
+@pytest.mark.django_db
+def test_over_capture_is_refused():
+    wallet = funded_wallet(StudentFactory(), 1_000)
+    pending, _ = tutor_accounts()
+    hold = services.hold_create(account=wallet, amount=500, reference="h")
+    with pytest.raises(OverCapture):
+        services.hold_capture(
+            hold=hold, kind=TransferKind.LESSON_CHARGE, reference="x", credits=[services.Leg(pending.id, 501)]
+        )
+    hold.refresh_from_db()
+    assert hold.status == HoldStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_hold_resolves_exactly_once():
+    wallet = funded_wallet(StudentFactory(), 1_000)
+    pending, _ = tutor_accounts()
+    hold = services.hold_create(account=wallet, amount=500, reference="h")
+    services.hold_void(hold=hold)
+    with pytest.raises(HoldAlreadyResolved):
+        services.hold_void(hold=hold)
+    with pytest.raises(HoldAlreadyResolved):
+        services.hold_capture(
+            hold=hold, kind=TransferKind.LESSON_CHARGE, reference="x", credits=[services.Leg(pending.id, 5)]
+        )
+    wallet.refresh_from_db()
+    assert (wallet.balance, wallet.held) == (1_000, 0)
+
+
+def _run_threads(count: int, workers: int, fn):
+    barrier = threading.Barrier(workers)
+    results = []
+    lock = threading.Lock()
+
+    def worker(indexes):
+        barrier.wait()
+        try:
+            for index in indexes:
+                outcome = fn(index)
+                with lock:
+                    results.append(outcome)
+        finally:
+            connection.close()
+
+    chunks = [range(i, count, workers) for i in range(workers)]
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(worker, chunks))
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_200_concurrent_holds_against_100_dollars():
+    wallet = funded_wallet(StudentFactory(), 10_000)
+
+    def hold(index):
+        try:
+            services.hold_create(account=wallet, amount=100, reference=f"race:{index}")
+            return "ok"
+        except InsufficientFunds:
+            return "insufficient_funds"
+
+    results = _run_threads(200, 16, hold)
+    assert results.count("ok") == 100
+    assert results.count("insufficient_funds") == 100
+    wallet.refresh_from_db()
+    assert (wallet.balance, wallet.held, wallet.available) == (10_000, 10_000, 0)
+    assert Hold.objects.filter(status=HoldStatus.PENDING).count() == 100
+    assert find_discrepancies() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_capture_and_void_of_one_hold_one_wins():
+    wallet = funded_wallet(StudentFactory(), 1_000)
+    pending, revenue = tutor_accounts()
+    holds = [services.hold_create(account=wallet, amount=50, reference=f"h{i}") for i in range(10)]
+
+    for hold in holds:
+
+        def act(index, hold=hold):
+            try:
+                if index % 2:
+                    services.hold_void(hold=hold)
+                    return "voided"
+                services.hold_capture(
+                    hold=hold,
+                    kind=TransferKind.LESSON_CHARGE,
+                    reference=f"charge:{hold.id}",
+                    credits=[services.Leg(pending.id, 40), services.Leg(revenue.id, 10)],
+                )
+                return "posted"
+            except HoldAlreadyResolved:
+                return "lost"
+
+        results = _run_threads(4, 4, act)
+        assert results.count("lost") == 3
+    wallet.refresh_from_db()
+    posted = Hold.objects.filter(status=HoldStatus.POSTED).count()
+    assert wallet.held == 0
+    assert wallet.balance == 1_000 - 50 * posted
+    assert find_discrepancies() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_database_refuses_negative_wallet_balance():
+    wallet = funded_wallet(StudentFactory(), 100)
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE ledger_account SET balance = -1 WHERE id = %s", [wallet.id])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_database_refuses_held_above_balance():
+    wallet = funded_wallet(StudentFactory(), 100)
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE ledger_account SET held = 101 WHERE id = %s", [wallet.id])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_database_refuses_unbalanced_transfer_at_commit():
+    wallet = funded_wallet(StudentFactory(), 100)
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ledger_transfer (kind, reference, currency, description, created_at)"
+            " VALUES ('adjustment', 'raw', 'USD', '', now()) RETURNING id"
+        )
+        (transfer_id,) = cursor.fetchone()
+        cursor.execute(
+            "INSERT INTO ledger_entry (transfer_id, account_id, amount, balance_after, created_at)"
+            " VALUES (%s, %s, 50, 150, now())",
+            [transfer_id, wallet.id],
+        )
+    assert not Entry.objects.filter(amount=50).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_database_refuses_zero_entry_and_edits_of_entries():
+    wallet = funded_wallet(StudentFactory(), 100)
+    entry = Entry.objects.get(account=wallet)
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ledger_entry (transfer_id, account_id, amount, balance_after, created_at)"
+            " VALUES (%s, %s, 0, 100, now())",
+            [entry.transfer_id, wallet.id],
+        )
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE ledger_entry SET amount = 1 WHERE id = %s", [entry.id])
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM ledger_entry WHERE id = %s", [entry.id])
+
+
+@pytest.mark.django_db
+def test_reconcile_is_clean_on_a_random_workload_and_finds_injected_faults(capsys):
+    import random
+
+    rng = random.Random(7)
+    pending, revenue = tutor_accounts()
+    wallets = [funded_wallet(StudentFactory(), rng.randint(1_000, 5_000)) for _ in range(5)]
+    for index in range(60):
+        wallet = rng.choice(wallets)
+        try:
+            hold = services.hold_create(account=wallet, amount=rng.randint(1, 900), reference=f"w{index}")
+        except InsufficientFunds:
+            continue
+        if rng.random() < 0.6:
+            fee = hold.amount // 4
+            credits = [services.Leg(pending.id, hold.amount - fee)] + ([services.Leg(revenue.id, fee)] if fee else [])
+            services.hold_capture(hold=hold, kind=TransferKind.LESSON_CHARGE, reference=f"c{index}", credits=credits)
+        elif rng.random() < 0.5:
+            services.hold_void(hold=hold)
+    call_command("reconcile")
+    assert "every invariant holds" in capsys.readouterr().out
+
+    Account.objects.filter(pk=wallets[0].pk).update(balance=wallets[0].balance + 1, held=0)
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("reconcile")
+    assert exit_info.value.code == 1
+    assert f"account {wallets[0].pk} balance" in capsys.readouterr().err
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_reconcile_names_an_unbalanced_transfer_written_around_the_guard():
+    wallet = funded_wallet(StudentFactory(), 100)
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE ledger_entry DISABLE TRIGGER USER")
+        try:
+            cursor.execute(
+                "INSERT INTO ledger_transfer (kind, reference, currency, description, created_at)"
+                " VALUES ('adjustment', 'bad', 'USD', '', now()) RETURNING id"
+            )
+            (transfer_id,) = cursor.fetchone()
+            cursor.execute(
+                "INSERT INTO ledger_entry (transfer_id, account_id, amount, balance_after, created_at)"
+                " VALUES (%s, %s, 7, 107, now())",
+                [transfer_id, wallet.id],
+            )
+        finally:
+            cursor.execute("ALTER TABLE ledger_entry ENABLE TRIGGER USER")
+    problems = find_discrepancies()
+    assert any(f"transfer {transfer_id} entries sum to 7" in p for p in problems)

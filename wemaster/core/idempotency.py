@@ -1,0 +1,111 @@
+"""`Idempotency-Key` for money-moving POSTs (API.md, Conventions).
+
+Same user + key + endpoint + body: the first response is replayed with
+`Idempotent-Replayed: true` and the effect happens once. Another body or endpoint:
+422 `idempotency_key_reused`. While the first request still runs: 409
+`idempotency_key_in_use`. The key row is written in the same transaction as the
+effect, so it exists exactly when the effect committed. Validation errors (400) and
+5xx store nothing, so the client can fix or retry them; other 4xx are replayed.
+"""
+
+import hashlib
+from functools import wraps
+
+import orjson
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from wemaster.core.errors import Conflict, DomainError, error_response
+from wemaster.core.models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was used with another request body or endpoint."
+
+
+class IdempotencyKeyInUse(Conflict):
+    code = "idempotency_key_in_use"
+    default_detail = "A request with this Idempotency-Key is still being processed."
+
+
+def _endpoint(request, kwargs) -> str:
+    route = request.resolver_match.view_name if request.resolver_match else request.path
+    args = ",".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
+    return f"{request.method} {route} {args}".strip()[:200]
+
+
+def _body_hash(request) -> str:
+    return hashlib.sha256(orjson.dumps(request.data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _claim(user_id: int, key: str) -> None:
+    """Serialize requests sharing a key. PostgreSQL: a transaction-level advisory lock tried
+    without waiting (a second concurrent request gets 409). SQLite serializes writers anyway."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", [user_id % 2**31, key])
+        (acquired,) = cursor.fetchone()
+    if not acquired:
+        raise IdempotencyKeyInUse()
+
+
+def idempotent(view_method):
+    """Decorate a DRF view method (post) that moves money. Without the header it runs as is."""
+
+    @wraps(view_method)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get(HEADER)
+        if key is None:
+            return view_method(self, request, *args, **kwargs)
+        if not 1 <= len(key) <= 255:
+            raise ValidationError({HEADER: ["Must be 1 to 255 characters."]})
+        endpoint, body_hash = _endpoint(request, kwargs), _body_hash(request)
+        with transaction.atomic():
+            _claim(request.user.id, key)
+            stored = IdempotencyKey.objects.filter(user=request.user, key=key).first()
+            if stored is not None:
+                if (stored.endpoint, stored.request_hash) != (endpoint, body_hash):
+                    raise IdempotencyKeyReused()
+                return Response(stored.response_body, status=stored.response_status, headers={REPLAYED_HEADER: "true"})
+            try:
+                with transaction.atomic():
+                    response = view_method(self, request, *args, **kwargs)
+            except DomainError as exc:
+                response = error_response(exc)
+            if response.status_code < 500 and not _is_validation_error(response):
+                IdempotencyKey.objects.create(
+                    user=request.user,
+                    key=key,
+                    endpoint=endpoint,
+                    request_hash=body_hash,
+                    response_status=response.status_code,
+                    response_body=response.data,
+                )
+            return response
+
+    return wrapper
+
+
+def _is_validation_error(response) -> bool:
+    return (
+        response.status_code == 400
+        and isinstance(response.data, dict)
+        and response.data.get("code") == ("validation_error")
+    )
+
+
+def idempotency_keys_prune(*, now=None) -> int:
+    """Delete keys older than IDEMPOTENCY_KEY_TTL_HOURS (at least 24 h). Returns how many."""
+    cutoff = (now or timezone.now()) - timezone.timedelta(hours=max(24, settings.IDEMPOTENCY_KEY_TTL_HOURS))
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
