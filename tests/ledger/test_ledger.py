@@ -287,3 +287,30 @@ def test_reconcile_names_an_unbalanced_transfer_written_around_the_guard():
             cursor.execute("ALTER TABLE ledger_entry ENABLE TRIGGER USER")
     problems = find_discrepancies()
     assert any(f"transfer {transfer_id} entries sum to 7" in p for p in problems)
+
+
+@pytest.mark.django_db
+def test_wallet_debit_event_is_sent_only_after_commit(django_capture_on_commit_callbacks):
+    from wemaster.ledger.signals import student_wallet_debited
+
+    wallet = funded_wallet(StudentFactory(), 1_000)
+    received = []
+
+    def receiver(sender, account_id, **kwargs):
+        received.append(account_id)
+
+    student_wallet_debited.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as rolled_back:
+            try:
+                with transaction.atomic():
+                    services.hold_create(account=wallet, amount=100, reference="rolled-back")
+                    raise RuntimeError("abort")
+            except RuntimeError:
+                pass
+        assert rolled_back == [] and received == []
+        with django_capture_on_commit_callbacks(execute=True):
+            services.hold_create(account=wallet, amount=100, reference="kept")
+        assert received == [wallet.id]
+    finally:
+        student_wallet_debited.disconnect(receiver)

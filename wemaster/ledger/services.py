@@ -30,6 +30,7 @@ from wemaster.ledger.models import (
     HoldStatus,
     Transfer,
 )
+from wemaster.ledger.signals import send_student_wallet_debited_on_commit
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ def _post_legs(*, transfer: Transfer, legs: Sequence[Leg], accounts: dict[int, A
         if account.kind not in MAY_GO_NEGATIVE and account.balance - account.held < 0:
             raise InsufficientFunds()
         entries.append(Entry(transfer=transfer, account=account, amount=leg.amount, balance_after=account.balance))
+        if leg.amount < 0 and account.kind == AccountKind.STUDENT_WALLET:
+            send_student_wallet_debited_on_commit(account.id)
     for account_id, release in held_release.items():
         accounts[account_id].held -= release
     touched = {leg.account_id for leg in legs} | set(held_release)
@@ -121,6 +124,8 @@ def hold_create(*, account: Account, amount: int, reference: str) -> Hold:
     if not updated:
         raise InsufficientFunds()
     hold = Hold.objects.create(account=account, amount=amount, reference=reference)
+    if account.kind == AccountKind.STUDENT_WALLET:
+        send_student_wallet_debited_on_commit(account.id)
     ledger_holds.labels("created").inc()
     return hold
 

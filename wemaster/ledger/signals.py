@@ -1,0 +1,13 @@
+"""Ledger events for decoupled listeners (the wallet's auto-reload listens here).
+
+Sent only after the transaction that caused them commits; receivers get `account_id`.
+"""
+
+from django.db import transaction
+from django.dispatch import Signal
+
+student_wallet_debited = Signal()
+
+
+def send_student_wallet_debited_on_commit(account_id: int) -> None:
+    transaction.on_commit(lambda: student_wallet_debited.send(sender=None, account_id=account_id))
