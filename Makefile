@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint migrate seed venv clean
+.PHONY: run test lint migrate seed venv clean serve system-deps
 
 venv: $(VENV)/.installed
 
@@ -30,6 +30,20 @@ run: seed
 # with the service-only tests skipped (the reason is printed).
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# System packages the production topology needs (Debian): nginx as the one origin.
+system-deps:
+	@command -v nginx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; }
+
+# The production topology on one machine against PostgreSQL and Redis from the environment:
+# nginx :8000 -> granian WSGI workers :8001 (REST) and two daphne ASGI processes :8002/:8003
+# (websockets), a Celery worker and beat. Ctrl-C stops everything.
+serve: venv system-deps
+	@test -n "$$DATABASE_URL" && test -n "$$REDIS_URL" || { echo "make serve needs DATABASE_URL and REDIS_URL"; exit 2; }
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	mkdir -p var/nginx
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho --app-root . --procfile deploy/Procfile start
 
 lint: venv
 	$(BIN)/ruff check .
