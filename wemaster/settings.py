@@ -37,6 +37,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # --- feature switches for operators and benchmarks -------------------------------------------
 CACHES_ENABLED = env.bool("CACHES_ENABLED", default=True)
 RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS", default=True)
+CHAT_CONSOLE_ENABLED = env.bool("CHAT_CONSOLE_ENABLED", default=not PRODUCTION)
 
 # --- applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [

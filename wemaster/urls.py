@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from messaging.console import chat_console
 from wemaster.core import health
 
 api_v1 = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", include("django_prometheus.urls")),
     path("admin/", admin.site.urls),
+    path("console/chat/", chat_console, name="chat-console"),
 ]
 
 handler400 = "wemaster.core.errors.handler400"
