@@ -4,8 +4,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from messaging.console import chat_console
 from wemaster.core import health
+from wemaster.core.views import PingView
 
 api_v1 = [
+    path("ping", PingView.as_view(), name="ping"),
     path("", include("wemaster.accounts.api.urls")),
     path("", include("wallet.api.urls")),
     path("", include("wemaster.lessons.api.urls")),

@@ -40,3 +40,10 @@ def test_metrics_exposes_latency_histogram_and_db_counter(api_client):
     text = response.content.decode()
     assert "django_http_requests_latency_seconds_by_view_method_bucket" in text
     assert 'wemaster_db_queries_total{alias="default"}' in text
+
+
+def test_ping_is_a_bare_view(api_client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = api_client.get("/api/v1/ping")
+    assert response.status_code == 200
+    assert response.json() == {"pong": True}
