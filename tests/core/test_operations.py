@@ -42,6 +42,7 @@ def test_metrics_exposes_latency_histogram_and_db_counter(api_client):
     assert 'wemaster_db_queries_total{alias="default"}' in text
 
 
+@pytest.mark.django_db
 def test_ping_is_a_bare_view(api_client, django_assert_num_queries):
     with django_assert_num_queries(0):
         response = api_client.get("/api/v1/ping")
