@@ -1,0 +1,42 @@
+-- Shared by every wrk scenario: optional auth header and a JSON summary on stdout.
+-- Environment: WRK_TOKENS (comma-separated API tokens, rotated per connection), WRK_PATHS
+-- (comma-separated paths, rotated per request; default the URL's path).
+local tokens = {}
+for token in string.gmatch(os.getenv("WRK_TOKENS") or "", "[^,]+") do tokens[#tokens + 1] = token end
+local paths = {}
+for path in string.gmatch(os.getenv("WRK_PATHS") or "", "[^,]+") do paths[#paths + 1] = path end
+
+local thread_count = 0
+function setup(thread)
+  thread:set("thread_id", thread_count)
+  thread_count = thread_count + 1
+end
+
+local counter = 0
+local token = nil
+function init(args)
+  if #tokens > 0 then token = tokens[(thread_id % #tokens) + 1] end
+end
+
+function request()
+  counter = counter + 1
+  local headers = { ["Accept"] = "application/json" }
+  if #tokens > 0 then
+    headers["Authorization"] = "Token " .. tokens[((counter + thread_id) % #tokens) + 1]
+  end
+  local path = nil
+  if #paths > 0 then path = paths[(counter % #paths) + 1] end
+  return wrk.format("GET", path, headers)
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format(
+    'WRK_JSON {"requests": %d, "duration_us": %d, "errors": %d, "non_2xx": %d, "rps": %.2f, ' ..
+    '"p50_ms": %.3f, "p90_ms": %.3f, "p95_ms": %.3f, "p99_ms": %.3f, "max_ms": %.3f}\n',
+    summary.requests, summary.duration, errors, summary.errors.status,
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000))
+end

@@ -1,0 +1,150 @@
+"""Start and stop the production topology of `deploy/Procfile` (what `make serve` runs) for
+benchmarks, fault-injection runs and cross-process tests.
+
+Each run gets its own Redis server on a free port (so a test may kill it without touching
+the machine's Redis) and the PostgreSQL database it is given.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PUBLIC_URL = "http://127.0.0.1:8000"
+PORTS = {"proxy": 8000, "web": 8001, "ws1": 8002, "ws2": 8003}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, *, timeout: float = 60.0, status: int = 200) -> None:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == status:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            last = exc
+        time.sleep(0.25)
+    raise TimeoutError(f"{url} did not answer {status} within {timeout}s (last error: {last})")
+
+
+class RedisServer:
+    """A throwaway redis-server on a free port, keeping nothing on disk."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisServer":
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.05)
+        raise TimeoutError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@dataclass
+class Topology:
+    database_url: str
+    redis_url: str
+    processes: tuple[str, ...] = ("proxy", "web", "ws1", "ws2", "worker")
+    extra_env: dict = field(default_factory=dict)
+    log_path: Path | None = None
+    process: subprocess.Popen | None = None
+
+    def env(self) -> dict:
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=self.database_url,
+            REDIS_URL=self.redis_url,
+            DJANGO_ENV="production",
+            DJANGO_SECRET_KEY=env.get("DJANGO_SECRET_KEY") or os.urandom(32).hex(),
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            SECURE_SSL_REDIRECT="off",
+            SECURE_HSTS_SECONDS="0",
+            PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+            PYTHONUNBUFFERED="1",
+        )
+        env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+        env.update(self.extra_env)
+        return env
+
+    def manage(self, *args: str) -> None:
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env(), check=True)
+
+    def start(self, *, timeout: float = 90.0) -> "Topology":
+        if shutil.which("nginx") is None:
+            raise RuntimeError("nginx is missing: run `make system-deps`")
+        (ROOT / "var" / "nginx").mkdir(parents=True, exist_ok=True)
+        self.manage("collectstatic", "--noinput", "-v0")
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [str(BIN / "honcho"), "--app-root", str(ROOT), "--procfile", "deploy/Procfile", "start", *self.processes],
+            cwd=ROOT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            for name in self.processes:
+                if name in PORTS:
+                    wait_for(f"http://127.0.0.1:{PORTS[name]}/healthz", timeout=timeout)
+        except TimeoutError:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def pids(self, pattern: str) -> list[int]:
+        """Pids of this topology's processes whose command line contains `pattern`."""
+        children = psutil.Process(self.process.pid).children(recursive=True)
+        return [child.pid for child in children if pattern in " ".join(child.cmdline())]
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
