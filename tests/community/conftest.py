@@ -1,0 +1,18 @@
+import pytest
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """`with committed(): ...` runs the on-commit effects (cache invalidation) of the writes
+    inside, as a real commit would; the test transaction itself never commits."""
+
+    def run():
+        return django_capture_on_commit_callbacks(execute=True)
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def _no_cachalot(settings):
+    # Query counts below are about this app's queries, not cachalot's view of accounts tables.
+    settings.CACHALOT_ENABLED = False
