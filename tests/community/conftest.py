@@ -10,9 +10,3 @@ def committed(django_capture_on_commit_callbacks):
         return django_capture_on_commit_callbacks(execute=True)
 
     return run
-
-
-@pytest.fixture(autouse=True)
-def _no_cachalot(settings):
-    # Query counts below are about this app's queries, not cachalot's view of accounts tables.
-    settings.CACHALOT_ENABLED = False
