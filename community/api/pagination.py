@@ -3,7 +3,7 @@
 DRF's cursor pagination filters on the first ordering field only and skips ties with an
 OFFSET, which grows without bound on orderings full of ties (`top`: most posts have 0
 reactions). Here the cursor holds the (key, id) of the boundary row and the next page is
-`key <= k AND (key < k OR id < i)`: an index range scan whatever the depth, never an OFFSET.
+`(key, id) < (k, i)`: an index range scan whatever the depth, never an OFFSET.
 Pages are plain data (`KeysetPage`) with opaque cursor tokens, so a first page can be cached
 and the links rebuilt for each request.
 """
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib import parse
 
-from django.db.models import Q, QuerySet
+from django.db import connections
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
 from rest_framework.utils.urls import replace_query_param
 
 from wemaster.core.pagination import CursorPagination, InvalidCursor
@@ -75,19 +77,25 @@ class KeysetPagination(CursorPagination):
             raise InvalidCursor() from exc
         return reverse, self._parse_position(position)
 
-    def _beyond(self, key, row_id, *, forward: bool) -> Q:
+    def _beyond(self, queryset: QuerySet, key, row_id, *, forward: bool) -> QuerySet:
         op = "lt" if self._descending == forward else "gt"
         if self._key is None:
-            return Q(**{f"id__{op}": row_id})
-        # The redundant `key <= k` bound lets the database start an index range scan at k.
-        bound = Q(**{f"{self._key}__{op}e": key})
-        return bound & (Q(**{f"{self._key}__{op}": key}) | Q(**{self._key: key, f"id__{op}": row_id}))
+            return queryset.filter(**{f"id__{op}": row_id})
+        # A row-value comparison, (key, id) < (k, i): PostgreSQL (and SQLite) start an index range
+        # scan right at the boundary row, so a page costs the same at any depth.
+        meta = queryset.model._meta
+        field = meta.get_field(self._key)
+        db = connections[queryset.db]
+        value = field.get_db_prep_value(key, connection=db, prepared=False)
+        table, column = db.ops.quote_name(meta.db_table), db.ops.quote_name(field.column)
+        sql = f'({table}.{column}, {table}."id") {"<" if op == "lt" else ">"} (%s, %s)'
+        return queryset.filter(RawSQL(sql, [value, row_id], output_field=BooleanField()))
 
     def page(self, queryset: QuerySet, *, cursor: str | None, page_size: int) -> KeysetPage:
         """One page of `queryset` after (or, for a reverse token, before) the cursor."""
         reverse, position = self.decode_token(cursor) if cursor else (False, None)
         if position is not None:
-            queryset = queryset.filter(self._beyond(*position, forward=not reverse))
+            queryset = self._beyond(queryset, *position, forward=not reverse)
         ordering = self.ordering
         if reverse:
             ordering = tuple(field[1:] if field.startswith("-") else f"-{field}" for field in ordering)
