@@ -328,3 +328,28 @@ CELERY_BEAT_SCHEDULE.update(
         }
     }
 )
+
+# --- community ---
+COMMUNITY_MAX_TAGS_PER_POST = env.int("COMMUNITY_MAX_TAGS_PER_POST", default=5)
+COMMUNITY_EXCERPT_LENGTH = env.int("COMMUNITY_EXCERPT_LENGTH", default=200)
+# trending = (reactions + COMMENT_WEIGHT * comments + 1) / (age_hours + 2) ** GRAVITY
+COMMUNITY_TRENDING_COMMENT_WEIGHT = env.float("COMMUNITY_TRENDING_COMMENT_WEIGHT", default=2.0)
+COMMUNITY_TRENDING_GRAVITY = env.float("COMMUNITY_TRENDING_GRAVITY", default=1.5)
+COMMUNITY_TRENDING_WINDOW_HOURS = env.int("COMMUNITY_TRENDING_WINDOW_HOURS", default=7 * 24)
+COMMUNITY_TRENDING_REFRESH_SECONDS = env.int("COMMUNITY_TRENDING_REFRESH_SECONDS", default=300)
+COMMUNITY_LIST_CACHE_TTL = env.int("COMMUNITY_LIST_CACHE_TTL", default=120)
+COMMUNITY_TAGS_CACHE_TTL = env.int("COMMUNITY_TAGS_CACHE_TTL", default=600)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "PostKindEnum": "community.models.PostKind",
+        "ReactionKindEnum": "community.models.ReactionKind",
+    }
+)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "community-trending-refresh": {
+            "task": "community.tasks.trending_refresh",
+            "schedule": COMMUNITY_TRENDING_REFRESH_SECONDS,
+        }
+    }
+)

@@ -1,13 +1,15 @@
-"""Migration operations for database features only PostgreSQL has (triggers, GIN indexes).
+"""Migration operations for PostgreSQL-only schema (full-text columns, GIN indexes, triggers).
 
-On SQLite (the embedded default) they do nothing; services keep the same guarantees
-in code there, and the PostgreSQL-only tests prove the database-level guard.
+The embedded default runs the same migrations on SQLite, so these operations check the
+connection's vendor and do nothing elsewhere; the app provides its own fallback there.
 """
 
 from django.db import migrations
 
 
 class PostgresOnlySQL(migrations.RunSQL):
+    """`RunSQL` that runs on PostgreSQL only and is a no-op on every other database."""
+
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
             super().database_forwards(app_label, schema_editor, from_state, to_state)
@@ -15,3 +17,6 @@ class PostgresOnlySQL(migrations.RunSQL):
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
             super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+    def describe(self):
+        return "Raw SQL operation (PostgreSQL only)"

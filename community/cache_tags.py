@@ -1,0 +1,22 @@
+"""Cache tag names of the community app, in one place for the pages that carry them and the
+services that invalidate them (wemaster.core.cache, invalidated on commit)."""
+
+POSTS = "community:posts"  # every cached page of the posts list
+RANKED = "community:ranked"  # cached pages ordered by top/trending: the trending refresh reorders them
+TAGS = "community:tags"  # the tag list
+
+
+def post(post_id: int) -> str:
+    return f"post:{post_id}"
+
+
+def post_comments(post_id: int) -> str:
+    return f"post:{post_id}:comments"
+
+
+def tag(name: str) -> str:
+    return f"tag:{name}"
+
+
+def author(user_id: int) -> str:
+    return f"author:{user_id}"
