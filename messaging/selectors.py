@@ -85,20 +85,15 @@ def message_history(
 
 
 def _unread_counts(user_id: int) -> dict:
+    # One query: a correlated count per membership, each an index range scan on
+    # Message (conversation, id) above that membership's read pointer. Sending moves the
+    # sender's pointer, so the rows scanned are the unread ones plus a few of one's own.
     rows = (
-        Message.objects.filter(
-            conversation__memberships__user_id=user_id,
-            conversation__memberships__left_at__isnull=True,
-            id__gt=F("conversation__memberships__last_read_message_id"),
-            deleted_at__isnull=True,
-        )
-        .exclude(sender_id=user_id)
-        .order_by()
-        .values("conversation_id")
-        .annotate(n=Count("id"))
+        Membership.objects.filter(user_id=user_id, left_at__isnull=True)
+        .annotate(n=_unread_subquery())
         .values_list("conversation_id", "n")
     )
-    conversations = {str(conversation_id): n for conversation_id, n in rows}
+    conversations = {str(conversation_id): n for conversation_id, n in rows if n}
     return {"total": sum(conversations.values()), "conversations": conversations}
 
 

@@ -134,8 +134,8 @@ def conversation_leave(*, user: User, conversation_id: int) -> None:
 def message_send(
     *, sender: User, conversation_id: int, body: str, client_id: str | None = None
 ) -> tuple[Message, bool]:
-    """Store a message, move the conversation's last activity, emit `message.created` to
-    every member; returns (message, created).
+    """Store a message, move the conversation's last activity and the sender's read pointer
+    (to this message), emit `message.created` to every member; returns (message, created).
 
     The same `client_id` from the same sender returns the first message (created=False)
     and emits nothing, so a retried send is harmless. Raises ConversationNotFound for a
@@ -162,11 +162,16 @@ def message_send(
         Conversation.objects.filter(Q(last_message__isnull=True) | Q(last_message_id__lt=message.id)).filter(
             pk=conversation_id
         ).update(last_message=message, last_activity_at=message.created_at)
+        # The sender has read up to their own message; this also keeps the rows an unread
+        # count scans (those above the pointer) down to what others sent since.
+        Membership.objects.filter(
+            conversation_id=conversation_id, user_id=sender.id, last_read_message_id__lt=message.id
+        ).update(last_read_message_id=message.id)
         recipients = member_ids(conversation_id)
         events.events_emit(
             user_ids=recipients, type=events.MESSAGE_CREATED, payload={"message": events.message_as_dict(message)}
         )
-        _invalidate_unread([uid for uid in recipients if uid != sender.id])
+        _invalidate_unread(recipients)
     return message, True
 
 

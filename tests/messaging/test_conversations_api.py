@@ -77,7 +77,8 @@ def test_list_newest_activity_first_with_last_message_and_unread(client_for, ali
     services.message_send(sender=alice, conversation_id=older.id, body="reply")
     results = client_for(alice).get("/api/v1/conversations").json()["results"]
     assert [c["id"] for c in results] == [older.id, newer.id]
-    assert results[0]["unread_count"] == 1  # her own reply does not count
+    assert results[0]["unread_count"] == 0  # replying moves her read pointer to her reply
+    assert results[0]["last_read_message_id"] == results[0]["last_message"]["id"]
 
 
 def test_non_member_sees_404_on_every_conversation_route(client_for, alice, bob, carol):

@@ -28,8 +28,8 @@ def test_unread_counts_follow_sends_reads_and_deletes(
     with django_capture_on_commit_callbacks(execute=True):
         first, _ = services.message_send(sender=alice, conversation_id=chat.id, body="1")
         services.message_send(sender=alice, conversation_id=chat.id, body="2")
-        services.message_send(sender=carol, conversation_id=group.id, body="3")
         services.message_send(sender=bob, conversation_id=group.id, body="own")
+        services.message_send(sender=carol, conversation_id=group.id, body="3")
     assert unread(client) == {"total": 3, "conversations": {str(chat.id): 2, str(group.id): 1}}
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -87,3 +87,26 @@ def test_unread_costs_one_query_whatever_the_history(alice, bob, settings):
         counts = selectors.unread_counts_for_user(user=bob)
     assert counts == {"total": 5, "conversations": {str(chat.id): 5}}
     assert len(ctx.captured_queries) == 1
+
+
+@pytest.mark.postgres
+def test_unread_count_scans_the_conversation_id_index_above_the_pointer(alice, bob):
+    chat = direct_conversation(alice, bob)
+    Message.objects.bulk_create([MessageFactory.build(conversation=chat, sender=alice) for _ in range(500)])
+    with CaptureQueriesContext(connection) as ctx:
+        selectors._unread_counts(bob.id)
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute("EXPLAIN " + ctx.captured_queries[-1]["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET enable_seqscan")
+    assert "messaging_message_conv_id" in plan
+
+
+def test_sending_moves_the_senders_read_pointer(alice, bob):
+    chat = direct_conversation(alice, bob)
+    services.message_send(sender=bob, conversation_id=chat.id, body="question")
+    reply, _ = services.message_send(sender=alice, conversation_id=chat.id, body="answer")
+    assert Membership.objects.get(conversation=chat, user=alice).last_read_message_id == reply.id
+    assert selectors.unread_counts_for_user(user=alice)["total"] == 0
+    assert selectors.unread_counts_for_user(user=bob)["total"] == 1
