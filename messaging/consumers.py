@@ -76,10 +76,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         since = _since(self.scope)
-        if since is None:
-            self.delivered = await database_sync_to_async(selectors.event_watermark)(user_id=user.id)
-        else:
-            self.delivered = since
+        watermark = await database_sync_to_async(selectors.event_watermark)(user_id=user.id)
+        # A `since` beyond the latest event (a stale or forged value) must not mute later events.
+        self.delivered = watermark if since is None else min(since, watermark)
+        if since is not None:
             await self._replay()
         self.last_seen = time.monotonic()
         self.idle_watch = asyncio.ensure_future(self._close_when_idle())

@@ -172,3 +172,12 @@ def test_history_reads_limit_plus_one_rows_off_the_index(alice, bob, chat):
     sql = ctx.captured_queries[-1]["sql"]
     assert "LIMIT 11" in sql and '"conversation_id" =' in sql
     assert Conversation.objects.count() == 1
+
+
+def test_client_id_reused_in_another_conversation_is_400(client_for, alice, bob, carol, chat):
+    other = direct_conversation(alice, carol)
+    client = client_for(alice)
+    client.post(url(chat), {"body": "a", "client_id": "k"})
+    response = client.post(url(other), {"body": "a", "client_id": "k"})
+    assert response.status_code == 400
+    assert "client_id" in response.json()["fields"]

@@ -273,3 +273,16 @@ def test_watermark_without_since_skips_history(alice, bob):
         await close(b)
 
     async_to_sync(scenario)()
+
+
+def test_since_beyond_the_latest_event_does_not_mute_later_events(alice, bob):
+    chat = direct_conversation(alice, bob)
+    key = token(bob)
+
+    async def scenario():
+        b = await connect(key, since=10_000)
+        await sync_to_async(services.message_send)(sender=alice, conversation_id=chat.id, body="still delivered")
+        assert (await receive(b))["event_id"] == 1
+        await close(b)
+
+    async_to_sync(scenario)()
