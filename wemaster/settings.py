@@ -353,3 +353,23 @@ CELERY_BEAT_SCHEDULE.update(
         }
     }
 )
+
+# --- messaging ---------------------------------------------------------------------------------
+MESSAGING_MAX_BODY_CHARS = env.int("MESSAGING_MAX_BODY_CHARS", default=5000)
+MESSAGING_MAX_GROUP_MEMBERS = env.int("MESSAGING_MAX_GROUP_MEMBERS", default=50)
+MESSAGING_HISTORY_DEFAULT_LIMIT = env.int("MESSAGING_HISTORY_DEFAULT_LIMIT", default=50)
+MESSAGING_HISTORY_MAX_LIMIT = env.int("MESSAGING_HISTORY_MAX_LIMIT", default=100)
+MESSAGING_UNREAD_CACHE_TTL = env.int("MESSAGING_UNREAD_CACHE_TTL", default=300)
+MESSAGING_TYPING_THROTTLE_SECONDS = env.int("MESSAGING_TYPING_THROTTLE_SECONDS", default=3)
+MESSAGING_EVENT_RETENTION_HOURS = env.int("MESSAGING_EVENT_RETENTION_HOURS", default=24)
+MESSAGING_EVENT_PRUNE_INTERVAL = env.int("MESSAGING_EVENT_PRUNE_INTERVAL", default=3600)
+MESSAGING_REPLAY_BATCH = env.int("MESSAGING_REPLAY_BATCH", default=500)
+MESSAGING_WS_IDLE_TIMEOUT = env.int("MESSAGING_WS_IDLE_TIMEOUT", default=300)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "messaging-prune-events": {
+            "task": "messaging.tasks.events_prune",
+            "schedule": MESSAGING_EVENT_PRUNE_INTERVAL,
+        },
+    }
+)

@@ -15,11 +15,46 @@ from rest_framework import throttling
 from rest_framework.settings import api_settings
 
 
-class AtomicRateThrottleMixin:
-    """Sliding-window counter: the previous window's count, weighted by its overlap, plus
-    the current one. Precondition: `self.rate` parsed by `SimpleRateThrottle.__init__`."""
+def _sliding_window_hit(ident: str, num_requests: int, duration: int) -> float | None:
+    """Count one request for `ident`: the previous window's count, weighted by its overlap,
+    plus the current one. None when admitted, else the seconds to wait."""
+    cache = caches["default"]
+    now = time.time()
+    window = duration
+    window_start = int(now // window) * window
+    current_key = f"throttle:{ident}:{window_start}"
+    previous_key = f"throttle:{ident}:{window_start - window}"
+    cache.add(current_key, 0, timeout=window * 2 + 1)
+    current = cache.incr(current_key)
+    previous = cache.get(previous_key) or 0
+    elapsed = now - window_start
+    weighted = previous * (1 - elapsed / window) + current
+    if weighted <= num_requests:
+        return None
+    cache.decr(current_key)  # a refused request does not consume capacity
+    return max(1.0, window - elapsed)
 
-    cache_alias = "default"
+
+def rate_limit_hit(scope: str, ident: str) -> float | None:
+    """Count one request of `ident` (a user id) against `scope`'s rate, sharing the counter
+    of the DRF `ScopedRateThrottle` for that scope (the websocket consumer uses it for
+    sends). None when admitted, else the seconds to wait."""
+    if not settings.RATE_LIMITS_ENABLED:
+        return None
+    try:
+        rate = api_settings.DEFAULT_THROTTLE_RATES[scope]
+    except KeyError as exc:
+        raise ImproperlyConfigured(f"No throttle rate set for scope {scope!r}") from exc
+    if rate is None:
+        return None
+    num_requests, duration = throttling.SimpleRateThrottle.parse_rate(None, rate)
+    key = throttling.ScopedRateThrottle.cache_format % {"scope": scope, "ident": ident}
+    return _sliding_window_hit(key, num_requests, duration)
+
+
+class AtomicRateThrottleMixin:
+    """DRF throttle on `_sliding_window_hit`. Precondition: `self.rate` parsed by
+    `SimpleRateThrottle.__init__`."""
 
     def get_rate(self):
         # DRF binds the rates to a class attribute at import; read them live so
@@ -35,22 +70,8 @@ class AtomicRateThrottleMixin:
         ident = self.get_cache_key(request, view)
         if ident is None:
             return True
-        cache = caches[self.cache_alias]
-        now = time.time()
-        window = self.duration
-        window_start = int(now // window) * window
-        current_key = f"throttle:{ident}:{window_start}"
-        previous_key = f"throttle:{ident}:{window_start - window}"
-        cache.add(current_key, 0, timeout=window * 2 + 1)
-        current = cache.incr(current_key)
-        previous = cache.get(previous_key) or 0
-        elapsed = now - window_start
-        weighted = previous * (1 - elapsed / window) + current
-        if weighted <= self.num_requests:
-            return True
-        cache.decr(current_key)  # a refused request does not consume capacity
-        self._wait = max(1.0, window - elapsed)
-        return False
+        self._wait = _sliding_window_hit(ident, self.num_requests, self.duration)
+        return self._wait is None
 
     def wait(self):
         return getattr(self, "_wait", None)
