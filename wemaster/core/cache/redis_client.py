@@ -107,6 +107,9 @@ def _guard(name: str, method):
             _depth.value = 0
         if breaker.record_success():
             breakers.run_recovery_hooks()
+            if not write:
+                # What was just read may predate invalidations lost in the outage.
+                return fallback(self, *args, **kwargs)
         return result
 
     return guarded
