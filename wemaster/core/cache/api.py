@@ -144,6 +144,12 @@ def _recompute(key, compute, *, tag_list, versions, family, requested_ttl, local
             key, compute, versions, family, requested_ttl, local=local, stale_if_error=stale_if_error, previous=entry
         )
     try:
+        if versions is not None:
+            # The previous holder may have stored the value between our read and our lock.
+            raw, versions = tag_versions.read(ENTRY_PREFIX + key, tag_list)
+            entry = _unpack(raw) if raw is not None else None
+            if entry is not None and versions is not None and entry["t"] == versions and entry["f"] > time.time():
+                return entry["v"]
         return _compute_and_store(
             key, compute, versions, family, requested_ttl, local=local, stale_if_error=stale_if_error, previous=previous
         )

@@ -81,8 +81,8 @@ def _versions_from(found: dict, tags: list[str]) -> dict[str, int] | None:
     """
     epoch = found.get(TAG_PREFIX + EPOCH)
     if epoch is None:
-        if not cache().add(TAG_PREFIX + EPOCH, _now_version(), timeout=None):
-            return None
+        # First use (or an emptied Redis): whoever wins the add sets it, everyone reads it.
+        cache().add(TAG_PREFIX + EPOCH, _now_version(), timeout=None)
         epoch = cache().get(TAG_PREFIX + EPOCH)
         if epoch is None:
             return None
