@@ -4,8 +4,14 @@ DRF's stock throttles read a history list, append and write it back: two concurr
 requests both read the old list and both pass. Here every request is one atomic
 `incr` on the shared cache, so a burst of N concurrent requests admits exactly the
 configured number. `RATE_LIMITS=off` switches every throttle off.
+
+The counters live in the default cache behind the Redis circuit breaker: when Redis is
+down (or the breaker is open) a throttle fails open, admitting the request, because
+refusing every sign-up and login during a cache outage would be worse than a few
+unthrottled minutes.
 """
 
+import logging
 import time
 
 from django.conf import settings
@@ -13,6 +19,10 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework import throttling
 from rest_framework.settings import api_settings
+
+from wemaster.core.cache.redis_client import CacheUnavailable
+
+logger = logging.getLogger(__name__)
 
 
 def _sliding_window_hit(ident: str, num_requests: int, duration: int) -> float | None:
@@ -25,13 +35,21 @@ def _sliding_window_hit(ident: str, num_requests: int, duration: int) -> float |
     current_key = f"throttle:{ident}:{window_start}"
     previous_key = f"throttle:{ident}:{window_start - window}"
     cache.add(current_key, 0, timeout=window * 2 + 1)
-    current = cache.incr(current_key)
+    try:
+        current = cache.incr(current_key)
+    except CacheUnavailable:
+        # Fail open: with Redis down, admitting is safer than refusing every request.
+        logger.warning("rate limit not enforced: cache unavailable", extra={"throttle": ident})
+        return None
     previous = cache.get(previous_key) or 0
     elapsed = now - window_start
     weighted = previous * (1 - elapsed / window) + current
     if weighted <= num_requests:
         return None
-    cache.decr(current_key)  # a refused request does not consume capacity
+    try:
+        cache.decr(current_key)  # a refused request does not consume capacity
+    except CacheUnavailable:
+        logger.warning("throttle counter not given back: cache unavailable", extra={"throttle": ident})
     return max(1.0, window - elapsed)
 
 
