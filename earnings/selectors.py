@@ -37,24 +37,25 @@ def overview_compute(*, tutor_id: int, now: datetime | None = None) -> dict:
     )
     kept = Earning.objects.filter(tutor_id=tutor_id).exclude(status=EarningStatus.REFUNDED)
     totals = kept.aggregate(
-        gross=Sum("gross", default=0),
-        net=Sum("net", default=0),
+        total_gross=Sum("gross", default=0),
+        total_net=Sum("net", default=0),
         month_net=Sum("net", default=0, filter=Q(earned_at__gte=_month_start(now))),
-        minutes=Sum("minutes", default=0, filter=Q(kind=EarningKind.LESSON)),
+        total_minutes=Sum("minutes", default=0, filter=Q(kind=EarningKind.LESSON)),
     )
     paid_out = Withdrawal.objects.filter(tutor_id=tutor_id, status=WithdrawalStatus.PAID).aggregate(
         total=Sum("amount", default=0)
     )["total"]
-    next_tier = next_tier_for_minutes(totals["minutes"])
+    minutes = totals["total_minutes"]
+    next_tier = next_tier_for_minutes(minutes)
     return {
         "pending": format_minor(balances.get(AccountKind.TUTOR_PENDING, 0)),
         "available": format_minor(balances.get(AccountKind.TUTOR_AVAILABLE, 0)),
         "paid_out": format_minor(paid_out),
-        "lifetime_gross": format_minor(totals["gross"]),
-        "lifetime_net": format_minor(totals["net"]),
+        "lifetime_gross": format_minor(totals["total_gross"]),
+        "lifetime_net": format_minor(totals["total_net"]),
         "this_month_net": format_minor(totals["month_net"]),
-        "hours_taught": round(totals["minutes"] / 60, 2),
-        "commission_rate": commission_percent_for_minutes(totals["minutes"]),
+        "hours_taught": round(minutes / 60, 2),
+        "commission_rate": commission_percent_for_minutes(minutes),
         "next_tier": None
         if next_tier is None
         else {"rate": next_tier["percent"], "hours_to_go": round(next_tier["hours_to_go"], 2)},

@@ -25,12 +25,9 @@ class OverviewSerializer(serializers.Serializer):
 class AnalyticsQuerySerializer(serializers.Serializer):
     period = serializers.ChoiceField(choices=["day", "week", "month"], default="day")
     group_by = serializers.ChoiceField(choices=["subject", "student"], required=False)
-    from_ = serializers.DateField(required=False)
+    # `from` is a Python keyword: declared through the class namespace.
+    vars()["from"] = serializers.DateField(required=False)
     to = serializers.DateField(required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["from"] = self.fields.pop("from_")
 
     def validate(self, attrs):
         if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
