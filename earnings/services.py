@@ -299,13 +299,12 @@ def withdrawal_pay_out(*, withdrawal_id: int) -> str:
         withdrawal.attempts += 1
         clearing = tutor_account(tutor_id=withdrawal.tutor_id, kind=AccountKind.PAYOUT_CLEARING)
         try:
-            with transaction.atomic():
-                reference = get_gateway().payout(
-                    destination=withdrawal.payout_method.token,
-                    amount=withdrawal.amount,
-                    currency=withdrawal.currency,
-                    idempotency_key=withdrawal.gateway_key,
-                )
+            reference = get_gateway().payout(
+                destination=withdrawal.payout_method.token,
+                amount=withdrawal.amount,
+                currency=withdrawal.currency,
+                idempotency_key=withdrawal.gateway_key,
+            )
         except GatewayUnavailable as exc:
             withdrawal.failure_reason = exc.detail
             withdrawal.save(update_fields=["status", "attempts", "failure_reason", "updated_at"])
