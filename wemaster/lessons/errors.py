@@ -1,3 +1,5 @@
+from rest_framework import status
+
 from wemaster.core.errors import Conflict, DomainError
 
 
@@ -29,3 +31,9 @@ class RefundNotAllowed(Conflict):
 class RefundAlreadyDecided(Conflict):
     code = "refund_already_decided"
     default_detail = "This refund request was already approved or rejected."
+
+
+class OnlyStudentsBook(DomainError):
+    code = "permission_denied"
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "Only students can book lessons."

@@ -12,30 +12,24 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework import status
 
 from earnings import services as earnings
 from earnings.models import EarningKind, EarningStatus
 from wemaster.accounts.models import Role, TutorProfile
-from wemaster.core.errors import DomainError, NotFound, ValidationFailed
+from wemaster.core.errors import NotFound, ValidationFailed
 from wemaster.ledger import services as ledger
 from wemaster.ledger.locks import lock_accounts
 from wemaster.ledger.models import AccountKind, TransferKind
 from wemaster.lessons.errors import (
     CannotBookSelf,
     InvalidTransition,
+    OnlyStudentsBook,
     RefundAlreadyDecided,
     RefundAlreadyRequested,
     RefundNotAllowed,
     SlotTaken,
 )
 from wemaster.lessons.models import Lesson, LessonStatus, RefundRequest, RefundStatus
-
-
-class OnlyStudentsBook(DomainError):
-    code = "permission_denied"
-    status_code = status.HTTP_403_FORBIDDEN
-    default_detail = "Only students can book lessons."
 
 
 def lesson_price(*, hourly_rate: int, duration_minutes: int) -> int:
