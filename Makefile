@@ -56,5 +56,6 @@ clean:
 bench: venv system-deps
 	$(BIN)/python -m bench.run --scale medium
 
+# The quick run reports under var/ so it never replaces the committed medium report.
 bench-quick: venv system-deps
-	$(BIN)/python -m bench.run --scale small
+	$(BIN)/python -m bench.run --scale small --out var/bench/report-small
