@@ -10,8 +10,8 @@ from wemaster.ledger.models import AccountKind, Entry
 
 
 def wallet_with_account(*, student_id: int) -> Wallet | None:
-    """The student's wallet joined to its ledger account and auto-reload method (one query)."""
-    return Wallet.objects.select_related("account", "auto_reload_payment_method").filter(student_id=student_id).first()
+    """The student's wallet joined to its ledger account (one query)."""
+    return Wallet.objects.select_related("account").filter(student_id=student_id).first()
 
 
 def payment_method_list(*, student_id: int) -> QuerySet[PaymentMethod]:

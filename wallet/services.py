@@ -30,7 +30,7 @@ def wallet_ensure(*, student) -> Wallet:
     """
     if not student.is_student:
         raise NotAStudent()
-    wallet = Wallet.objects.select_related("account", "auto_reload_payment_method").filter(student=student).first()
+    wallet = Wallet.objects.select_related("account").filter(student=student).first()
     if wallet is not None:
         return wallet
     account = ledger.student_wallet_account(student=student, currency=settings.CURRENCY)
@@ -44,7 +44,7 @@ def wallet_ensure(*, student) -> Wallet:
                 auto_reload_monthly_cap=settings.WALLET_AUTO_RELOAD_DEFAULT_MONTHLY_CAP_MINOR,
             )
     except IntegrityError:
-        return Wallet.objects.select_related("account", "auto_reload_payment_method").get(student=student)
+        return Wallet.objects.select_related("account").get(student=student)
 
 
 def _lock_wallet(wallet: Wallet) -> Wallet:
@@ -223,7 +223,7 @@ def auto_reload_configure(
         wallet.auto_reload_disabled_reason = ""
         fields += ["auto_reload_consecutive_failures", "auto_reload_disabled_reason"]
     wallet.save(update_fields=fields)
-    return Wallet.objects.select_related("account", "auto_reload_payment_method").get(pk=wallet.pk)
+    return Wallet.objects.select_related("account").get(pk=wallet.pk)
 
 
 def _month_start(now):
