@@ -18,4 +18,5 @@ urlpatterns = [
     ),
     path("wallet/top-ups", views.TopUpView.as_view(), name="wallet-top-ups"),
     path("wallet/transactions", views.TransactionListView.as_view(), name="wallet-transactions"),
+    path("wallet/transactions/<int:transaction_id>", views.TransactionDetailView.as_view(), name="wallet-transaction"),
 ]

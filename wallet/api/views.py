@@ -168,3 +168,13 @@ class TransactionListView(StudentWalletView, generics.ListAPIView):
     @extend_schema(parameters=[TransactionFilterSerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+class TransactionDetailView(StudentWalletView, generics.RetrieveAPIView):
+    """One entry of the caller's wallet; anyone else's is 404."""
+
+    serializer_class = TransactionSerializer
+    lookup_url_kwarg = "transaction_id"
+
+    def get_queryset(self):
+        return selectors.wallet_transactions(student_id=self.request.user.id)
