@@ -156,7 +156,7 @@ def test_disabled_or_cardless_wallets_do_not_reload(reloading_wallet):
 def test_concurrent_debits_crossing_the_threshold_trigger_one_reload(wallet):
     funded(wallet, 10_000)
     enable_auto_reload(wallet, threshold=5_000, amount=10_000)
-    barrier = threading.Barrier(8)
+    barrier = threading.Barrier(8, timeout=30)
 
     def spend(index):
         barrier.wait()

@@ -111,12 +111,13 @@ def test_prune_task_deletes_keys_older_than_the_ttl_only(student_client, wallet,
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_32_threads_with_one_key_make_one_effect(client_for, student, wallet, card):
-    barrier = threading.Barrier(32)
+    barrier = threading.Barrier(32, timeout=30)
     lock = threading.Lock()
     outcomes = []
+    clients = [client_for(student) for _ in range(32)]  # before the threads: they hold no connection early
 
-    def post(_):
-        client = client_for(student)
+    def post(index):
+        client = clients[index]
         barrier.wait()
         try:
             response = client.post(TOP_UPS, {"amount": "20.00"}, HTTP_IDEMPOTENCY_KEY="burst")
