@@ -194,3 +194,11 @@ def test_a_real_celery_worker_on_redis_runs_the_reload(wallet):
     wallet.account.refresh_from_db()
     assert wallet.account.balance == 8_000
     assert find_discrepancies() == []
+
+
+@pytest.mark.django_db
+def test_reconcile_checks_top_ups_against_the_ledger(wallet):
+    top_up = funded(wallet, 2_500)
+    assert find_discrepancies() == []
+    TopUp.objects.filter(pk=top_up.pk).update(amount=2_600)
+    assert any(f"top-up {top_up.id} credited 2500, not 2600" in problem for problem in find_discrepancies())
