@@ -95,6 +95,9 @@ class TopUp(models.Model):
     origin = models.CharField(max_length=16, choices=TopUpOrigin.choices, default=TopUpOrigin.STUDENT)
     # Auto-reload only: the ledger event that caused it; one reload per event.
     trigger = models.CharField(max_length=120, blank=True)
+    # Student top-ups: a digest of the request's Idempotency-Key, so a client retry after a
+    # transient gateway failure reaches the provider with the same key (no double charge).
+    client_key = models.CharField(max_length=64, blank=True)
     failure_code = models.CharField(max_length=64, blank=True)
     provider_reference = models.CharField(max_length=64, blank=True)
     transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="top_up")
@@ -121,4 +124,6 @@ class TopUp(models.Model):
     def gateway_idempotency_key(self) -> str:
         if self.trigger:
             return f"wallet-auto-reload:{self.wallet_id}:{self.trigger}"
+        if self.client_key:
+            return f"wallet-top-up:{self.wallet_id}:{self.client_key}"
         return f"wallet-top-up:{self.id}"

@@ -4,6 +4,7 @@ Money only moves through `wemaster.ledger.services`; a top-up is a gateway charg
 followed by one ledger transfer from the external-funding account to the wallet.
 """
 
+import hashlib
 import logging
 from datetime import timedelta
 
@@ -137,7 +138,13 @@ def _check_top_up_amount(amount: int, field: str = "amount") -> None:
 
 @transaction.atomic
 def top_up_charge(
-    *, wallet: Wallet, amount: int, payment_method: PaymentMethod, origin: str = TopUpOrigin.STUDENT, trigger: str = ""
+    *,
+    wallet: Wallet,
+    amount: int,
+    payment_method: PaymentMethod,
+    origin: str = TopUpOrigin.STUDENT,
+    trigger: str = "",
+    client_key: str = "",
 ) -> TopUp:
     """Charge the card and credit the wallet. Precondition: the amount is within the limits.
 
@@ -151,6 +158,7 @@ def top_up_charge(
         currency=settings.CURRENCY,
         origin=origin,
         trigger=trigger,
+        client_key=client_key,
     )
     try:
         provider_reference = get_gateway().charge(
@@ -176,15 +184,21 @@ def top_up_charge(
     return top_up
 
 
-def top_up_create(*, wallet: Wallet, amount: int, payment_method_id: int | None = None) -> TopUp:
+def top_up_create(
+    *, wallet: Wallet, amount: int, payment_method_id: int | None = None, idempotency_key: str | None = None
+) -> TopUp:
     """A student's top-up from one of their cards (the default when none is named).
+
+    With the request's `idempotency_key`, the gateway is called with a key derived from it,
+    so a retry after a transient failure can never charge the card twice.
 
     Raises ValidationFailed (amount outside the settings' limits, unknown card),
     GatewayUnavailable. A declined card comes back as a failed TopUp.
     """
     _check_top_up_amount(amount)
     method = _payment_method_for(wallet=wallet, payment_method_id=payment_method_id)
-    return top_up_charge(wallet=wallet, amount=amount, payment_method=method)
+    client_key = hashlib.sha256(idempotency_key.encode()).hexdigest() if idempotency_key else ""
+    return top_up_charge(wallet=wallet, amount=amount, payment_method=method, client_key=client_key)
 
 
 @transaction.atomic

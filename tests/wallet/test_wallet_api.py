@@ -264,3 +264,19 @@ def test_auto_reload_settings_validate_and_save(student_client, wallet):
     someone_elses = PaymentMethodFactory(wallet=wallet_for(StudentFactory()))
     response = student_client.put("/api/v1/wallet/auto-reload", {**body, "payment_method": someone_elses.id})
     assert response.status_code == 400 and "payment_method" in response.json()["fields"]
+
+
+def test_client_idempotency_key_reaches_the_gateway(wallet):
+    """The gateway key of a student top-up derives from the request's Idempotency-Key, so a
+    client retry after a transient failure (nothing committed here) reaches the provider
+    with the same key, and a provider that did charge answers with that charge."""
+    card = PaymentMethodFactory(wallet=wallet, gateway_token="tok_visa")
+    first = services.top_up_create(wallet=wallet, amount=1_000, payment_method_id=card.id, idempotency_key="k-1")
+    other = services.top_up_create(wallet=wallet, amount=1_000, payment_method_id=card.id, idempotency_key="k-2")
+    keyless = services.top_up_create(wallet=wallet, amount=1_000, payment_method_id=card.id)
+    assert first.gateway_idempotency_key.startswith(f"wallet-top-up:{wallet.id}:")
+    assert len({first.gateway_idempotency_key, other.gateway_idempotency_key, keyless.gateway_idempotency_key}) == 3
+    assert keyless.gateway_idempotency_key == f"wallet-top-up:{keyless.id}"
+    retry = TopUp(wallet=wallet, client_key=first.client_key)
+    assert retry.gateway_idempotency_key == first.gateway_idempotency_key
+    assert GatewayCall.objects.filter(idempotency_key=first.gateway_idempotency_key).count() == 1

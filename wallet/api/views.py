@@ -143,6 +143,7 @@ class TopUpView(StudentWalletView):
             wallet=wallet,
             amount=data.validated_data["amount"],
             payment_method_id=data.validated_data.get("payment_method"),
+            idempotency_key=request.headers.get("Idempotency-Key"),
         )
         if top_up.status == TopUpStatus.FAILED:
             # Answered, not raised: the failed attempt stays recorded.
