@@ -9,7 +9,7 @@ class CoreConfig(AppConfig):
     def ready(self):
         from django.db.backends.signals import connection_created
 
-        from wemaster.core import metrics
+        from wemaster.core import metrics, signals  # noqa: F401 - connects the auth cache invalidation
         from wemaster.core.cache import breaker, recovery
 
         connection_created.connect(metrics.instrument_connection, dispatch_uid="wemaster.core.metrics")

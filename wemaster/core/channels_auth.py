@@ -5,15 +5,14 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
-from rest_framework.authtoken.models import Token
+
+from wemaster.core import authentication
 
 
 @database_sync_to_async
 def user_for_token(key: str):
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
-        return AnonymousUser()
-    return token.user
+    """The same cached lookup as REST token authentication."""
+    return authentication.user_for_token(key) or AnonymousUser()
 
 
 class TokenAuthMiddleware(BaseMiddleware):
