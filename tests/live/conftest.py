@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from bench.topology import PUBLIC_URL, ROOT, RedisServer, Topology
+from bench.topology import ROOT, RedisServer, Topology, free_ports
 
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -27,7 +27,10 @@ class Live:
     topology: Topology
     database_url: str
     data: dict
-    base_url: str = PUBLIC_URL
+
+    @property
+    def base_url(self) -> str:
+        return self.topology.public_url
 
     def sql(self, query: str, *params):
         with psycopg.connect(self.database_url, autocommit=True) as conn:
@@ -80,6 +83,7 @@ def live(django_db_blocker):
         database_url,
         redis.url,
         processes=("proxy", "web", "ws1", "ws2", "worker"),
+        ports=free_ports(),
         extra_env={
             "CHAT_CONSOLE_ENABLED": "on",
             "RATE_LIMITS": "off",

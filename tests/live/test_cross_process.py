@@ -9,11 +9,7 @@ import uuid
 import pytest
 import websockets
 
-from bench.topology import PORTS
-
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
-ORIGIN = "http://127.0.0.1:8000"
 
 
 async def _receive(socket, predicate, timeout: float = 10.0) -> dict:
@@ -28,12 +24,12 @@ async def _receive(socket, predicate, timeout: float = 10.0) -> dict:
 async def _both_asgi_processes_receive(live, body: str) -> list[dict]:
     data = live.data
     urls = [
-        f"ws://127.0.0.1:{PORTS[name]}/ws/chat/?token={data[user]['token']}"
+        f"ws://127.0.0.1:{live.topology.ports[name]}/ws/chat/?token={data[user]['token']}"
         for name, user in (("ws1", "alice"), ("ws2", "bob"))
     ]
     async with (
-        websockets.connect(urls[0], origin=ORIGIN) as alice,
-        websockets.connect(urls[1], origin=ORIGIN) as bob,
+        websockets.connect(urls[0], origin=live.base_url) as alice,
+        websockets.connect(urls[1], origin=live.base_url) as bob,
     ):
         # Both joined their groups before accept(): a ping round trip proves each is live.
         for socket in (alice, bob):
@@ -62,7 +58,7 @@ def test_a_rest_message_reaches_websocket_clients_on_both_asgi_processes(live):
 
 
 def test_a_foreign_origin_is_refused_by_the_asgi_process(live):
-    url = f"ws://127.0.0.1:{PORTS['ws1']}/ws/chat/?token={live.data['alice']['token']}"
+    url = f"ws://127.0.0.1:{live.topology.ports['ws1']}/ws/chat/?token={live.data['alice']['token']}"
 
     async def connect():
         async with websockets.connect(url, origin="http://evil.example"):
