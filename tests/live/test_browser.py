@@ -3,6 +3,7 @@ the API docs offline, the admin's refund action, and two users chatting on the c
 Screenshots go to test-artifacts/ (not committed)."""
 
 import re
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -134,31 +135,43 @@ def console_login(context, user: dict, password: str):
 
 def test_two_users_chat_on_the_console_and_see_each_other_live(live, new_context):
     data = live.data
-    pages = {}
-    contexts = []
+    pages, off_site = {}, []
     for name in ("alice", "bob"):
-        context, off_site = new_context()
-        contexts.append(off_site)
+        context, attempted = new_context()
+        off_site.append(attempted)
         pages[name] = console_login(context, data[name], data["password"])
+    alice, bob = pages["alice"], pages["bob"]
     conversation = f"#conversations li[data-conversation='{data['conversation']}']"
-    for page in pages.values():
-        page.click(conversation)
-        page.locator("#send-form").wait_for()
+    bob.click(conversation)
+    bob.locator("#send-form").wait_for()
 
-    pages["bob"].type("#body", "typing")
-    pages["alice"].locator("#typing", has_text="Bob Tutor is typing").wait_for()
-    pages["bob"].fill("#body", "")
+    bob.fill("#body", "Hi Alice, see you at five?")
+    bob.click("#send-button")
+    # Alice has the conversation closed: its unread badge counts the message, live.
+    alice.locator(f"{conversation} .badge.unread", has_text="1").wait_for()
+    alice.click(conversation)
+    alice.locator("#messages li", has_text="Hi Alice, see you at five?").wait_for()
+    alice.locator(f"{conversation} .badge.unread").wait_for(state="detached")
 
-    pages["alice"].fill("#body", "Hi Bob, see you at five?")
-    pages["alice"].click("#send-button")
-    pages["bob"].locator("#messages li", has_text="Hi Bob, see you at five?").wait_for()
-    pages["bob"].fill("#body", "Yes, five works.")
-    pages["bob"].click("#send-button")
-    pages["alice"].locator("#messages li", has_text="Yes, five works.").wait_for()
+    alice.fill("#body", "Yes, five works.")
+    alice.click("#send-button")
+    bob.locator("#messages li", has_text="Yes, five works.").wait_for()
+
+    # Typing frames are throttled (client and server): keep typing until Alice is told.
+    typing = alice.locator("#typing", has_text="Bob Tutor is typing")
+    deadline = time.monotonic() + 10
+    while not typing.is_visible() and time.monotonic() < deadline:
+        bob.type("#body", ".")
+        alice.wait_for_timeout(250)
+    assert typing.is_visible()
+    bob.fill("#body", "")
     for name, page in pages.items():
         shot(page, f"console-{name}")
         assert page.locator("#messages li .body").all_inner_texts()[-2:] == [
-            "Hi Bob, see you at five?",
+            "Hi Alice, see you at five?",
             "Yes, five works.",
         ]
-    assert contexts == [[], []]
+    # Alice's read pointer moved over REST: nothing is unread for her afterwards.
+    _, unread = live.request("GET", "/api/v1/conversations/unread", token=data["alice"]["token"])
+    assert unread["conversations"].get(str(data["conversation"]), 0) == 0
+    assert off_site == [[], []]
