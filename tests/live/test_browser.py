@@ -30,7 +30,8 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
 @pytest.fixture(scope="module")
-def browser(live):
+def browser():
+    """Checked before `live` starts the topology, so a missing browser skips at once."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (`apt-get install chromium`; .ci/run installs it)")
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -71,7 +72,7 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def test_swagger_ui_renders_offline_and_an_authorized_try_it_out_of_me_returns_200(live, new_context):
+def test_swagger_ui_renders_offline_and_an_authorized_try_it_out_of_me_returns_200(new_context, live):
     context, off_site = new_context()
     page = context.new_page()
     page.goto("/api/docs/")
@@ -93,7 +94,7 @@ def test_swagger_ui_renders_offline_and_an_authorized_try_it_out_of_me_returns_2
     assert off_site == []
 
 
-def test_staff_approves_a_refund_in_the_admin_and_the_student_gets_the_money(live, new_context):
+def test_staff_approves_a_refund_in_the_admin_and_the_student_gets_the_money(new_context, live):
     refund = live.data["refund"]
     wallet_before = student_wallet_balance(live)
     context, off_site = new_context()
@@ -133,7 +134,7 @@ def console_login(context, user: dict, password: str):
     return page
 
 
-def test_two_users_chat_on_the_console_and_see_each_other_live(live, new_context):
+def test_two_users_chat_on_the_console_and_see_each_other_live(new_context, live):
     data = live.data
     pages, off_site = {}, []
     for name in ("alice", "bob"):
