@@ -4,6 +4,7 @@ Screenshots go to test-artifacts/ (not committed)."""
 
 import re
 import time
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -95,8 +96,9 @@ def test_swagger_ui_renders_offline_and_an_authorized_try_it_out_of_me_returns_2
 
 
 def test_staff_approves_a_refund_in_the_admin_and_the_student_gets_the_money(new_context, live):
-    refund = live.data["refund"]
-    wallet_before = student_wallet_balance(live)
+    refund, alice = live.data["refund"], live.data["alice"]
+    status, wallet_before = live.request("GET", "/api/v1/wallet", token=alice["token"])
+    assert status == 200, wallet_before
     context, off_site = new_context()
     page = context.new_page()
     page.goto("/admin/")
@@ -113,15 +115,15 @@ def test_staff_approves_a_refund_in_the_admin_and_the_student_gets_the_money(new
     assert "1 refund request(s) approved." in page.locator(".messagelist").inner_text()
     page.goto(f"/admin/lessons/refundrequest/{refund['id']}/change/")
     assert "Approved" in page.locator(".field-status").inner_text()
-    assert student_wallet_balance(live) == wallet_before + refund["amount"]
+
+    _, wallet_after = live.request("GET", "/api/v1/wallet", token=alice["token"])
+    expected = Decimal(wallet_before["balance"]) + Decimal(refund["amount"]) / 100
+    assert (Decimal(wallet_after["balance"]), Decimal(wallet_after["available"])) == (expected, expected)
+    # Staff see the same balance on the student's wallet in the admin.
+    page.goto(f"/admin/wallet/wallet/?q={alice['email']}")
+    shot(page, "admin-wallet-after-refund")
+    assert page.locator("#result_list td.field-balance").inner_text() == f"{expected:.2f} {live.data['currency']}"
     assert off_site == []
-
-
-def student_wallet_balance(live) -> int:
-    (balance,) = live.sql(
-        "SELECT balance FROM ledger_account WHERE owner_id = %s AND kind = 'student_wallet'", live.data["alice"]["id"]
-    )[0]
-    return balance
 
 
 def console_login(context, user: dict, password: str):

@@ -9,18 +9,24 @@ from django.contrib import admin
 from wemaster.core.money import format_minor
 
 
-def money_column(field: str, *, description: str | None = None):
-    """A display method for the minor-units `field`, with the row's `currency` when it has one."""
+def _attribute(obj, path: str):
+    for name in path.split("."):
+        obj = getattr(obj, name, None)
+    return obj
 
-    @admin.display(description=description or field.replace("_", " "), ordering=field)
+
+def money_column(field: str, *, description: str | None = None, currency: str = "currency"):
+    """A display method for the minor-units `field` (a dotted path may reach a related row),
+    followed by the currency found at `currency` when there is one (select it along)."""
+
+    @admin.display(description=description or field.split(".")[-1].replace("_", " "), ordering=field.replace(".", "__"))
     def column(self, obj):
-        value = getattr(obj, field)
+        value = _attribute(obj, field)
         if value is None:
             return "-"
-        currency = getattr(obj, "currency", "")
-        return f"{format_minor(value)} {currency}".strip()
+        return f"{format_minor(value)} {_attribute(obj, currency) or ''}".strip()
 
-    column.__name__ = f"{field}_display"
+    column.__name__ = f"{field.replace('.', '_')}_display"
     return column
 
 
