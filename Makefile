@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint migrate seed venv clean serve system-deps bench bench-quick
+.PHONY: run test lint migrate seed venv clean serve serve-deps system-deps bench bench-quick
 
 venv: $(VENV)/.installed
 
@@ -31,14 +31,20 @@ run: seed
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# System packages the production topology needs (Debian): nginx as the one origin.
-system-deps:
+# System packages (Debian), each installed only when missing. serve-deps: nginx, the one origin
+# of the production topology. system-deps: those plus Debian's chromium for the browser tests
+# (tests/live; Playwright drives /usr/bin/chromium, it never downloads a browser of its own).
+serve-deps:
 	@command -v nginx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; }
+
+system-deps: serve-deps
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # The production topology on one machine against PostgreSQL and Redis from the environment:
 # nginx :8000 -> granian WSGI workers :8001 (REST) and two daphne ASGI processes :8002/:8003
-# (websockets), a Celery worker and beat. Ctrl-C stops everything.
-serve: venv system-deps
+# (websockets), a Celery worker and beat. Ctrl-C stops everything. Other ports: SERVE_PORT,
+# SERVE_WEB_PORT, SERVE_WS1_PORT, SERVE_WS2_PORT.
+serve: venv serve-deps
 	@test -n "$$DATABASE_URL" && test -n "$$REDIS_URL" || { echo "make serve needs DATABASE_URL and REDIS_URL"; exit 2; }
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0

@@ -23,12 +23,25 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PUBLIC_URL = "http://127.0.0.1:8000"
 PORTS = {"proxy": 8000, "web": 8001, "ws1": 8002, "ws2": 8003}
+# deploy/Procfile reads each process's port from these variables.
+PORT_VARIABLES = {"proxy": "SERVE_PORT", "web": "SERVE_WEB_PORT", "ws1": "SERVE_WS1_PORT", "ws2": "SERVE_WS2_PORT"}
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def free_ports() -> dict[str, int]:
+    """A free port for each listening process, so topologies of several runs on one machine
+    (engineers, CI, benchmarks) never answer each other's requests."""
+    return {name: free_port() for name in PORTS}
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def wait_for(url: str, *, timeout: float = 60.0, status: int = 200) -> None:
@@ -82,6 +95,7 @@ class Topology:
     redis_url: str
     processes: tuple[str, ...] = ("proxy", "web", "ws1", "ws2", "worker")
     extra_env: dict = field(default_factory=dict)
+    ports: dict = field(default_factory=lambda: dict(PORTS))
     log_path: Path | None = None
     process: subprocess.Popen | None = None
 
@@ -97,10 +111,15 @@ class Topology:
             SECURE_HSTS_SECONDS="0",
             PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
             PYTHONUNBUFFERED="1",
+            **{PORT_VARIABLES[name]: str(port) for name, port in self.ports.items()},
         )
         env.pop("CELERY_TASK_ALWAYS_EAGER", None)
         env.update(self.extra_env)
         return env
+
+    @property
+    def public_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['proxy']}"
 
     def manage(self, *args: str) -> None:
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env(), check=True)
@@ -108,6 +127,13 @@ class Topology:
     def start(self, *, timeout: float = 90.0) -> "Topology":
         if shutil.which("nginx") is None:
             raise RuntimeError("nginx is missing: run `make system-deps`")
+        busy = [
+            f"{name} :{self.ports[name]}"
+            for name in self.processes
+            if name in self.ports and port_in_use(self.ports[name])
+        ]
+        if busy:
+            raise RuntimeError(f"ports already in use (another topology running?): {', '.join(busy)}")
         (ROOT / "var" / "nginx").mkdir(parents=True, exist_ok=True)
         self.manage("collectstatic", "--noinput", "-v0")
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 - closed in stop()
@@ -121,8 +147,8 @@ class Topology:
         )
         try:
             for name in self.processes:
-                if name in PORTS:
-                    wait_for(f"http://127.0.0.1:{PORTS[name]}/healthz", timeout=timeout)
+                if name in self.ports:
+                    wait_for(f"http://127.0.0.1:{self.ports[name]}/healthz", timeout=timeout)
         except TimeoutError:
             self.stop()
             raise

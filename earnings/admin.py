@@ -2,46 +2,74 @@ from django.contrib import admin, messages
 
 from earnings import services
 from earnings.models import Earning, PayoutMethod, Withdrawal
+from wemaster.core.admin_money import ReadOnlyMoneyAdmin, money_column
 from wemaster.core.errors import DomainError
 
 
 @admin.register(Earning)
-class EarningAdmin(admin.ModelAdmin):
-    list_display = ["id", "tutor", "kind", "lesson_id", "gross", "commission", "net", "status", "available_on"]
-    list_filter = ["status", "kind"]
+class EarningAdmin(ReadOnlyMoneyAdmin):
+    list_display = [
+        "id",
+        "tutor",
+        "kind",
+        "lesson_id",
+        "gross_display",
+        "commission_display",
+        "commission_percent",
+        "net_display",
+        "status",
+        "available_on",
+    ]
+    list_filter = ["status", "kind", "currency"]
     search_fields = ["tutor__email", "=lesson_id"]
     list_select_related = ["tutor"]
-    raw_id_fields = ["tutor", "student"]
-
-    def has_change_permission(self, request, obj=None):
-        return False  # money records change only through services
-
-    def has_add_permission(self, request):
-        return False
+    date_hierarchy = "earned_at"
+    ordering = ["-id"]
+    gross_display = money_column("gross")
+    commission_display = money_column("commission")
+    net_display = money_column("net")
 
 
 @admin.register(PayoutMethod)
-class PayoutMethodAdmin(admin.ModelAdmin):
+class PayoutMethodAdmin(ReadOnlyMoneyAdmin):
+    """Tokens come from the payout provider through the API; tutors manage their own."""
+
     list_display = ["id", "tutor", "bank_name", "last4", "is_default", "created_at"]
-    search_fields = ["tutor__email"]
+    list_filter = ["is_default"]
+    search_fields = ["tutor__email", "=last4"]
     list_select_related = ["tutor"]
-    raw_id_fields = ["tutor"]
-    readonly_fields = ["token"]
+    ordering = ["-id"]
 
 
 @admin.register(Withdrawal)
-class WithdrawalAdmin(admin.ModelAdmin):
-    list_display = ["id", "tutor", "amount", "status", "round", "attempts", "failure_reason", "created_at", "paid_at"]
-    list_filter = ["status"]
-    search_fields = ["tutor__email"]
+class WithdrawalAdmin(ReadOnlyMoneyAdmin):
+    list_display = [
+        "id",
+        "tutor",
+        "amount_display",
+        "status",
+        "round",
+        "attempts",
+        "failure_reason",
+        "created_at",
+        "paid_at",
+    ]
+    list_filter = ["status", "currency"]
+    search_fields = ["=id", "tutor__email", "=provider_reference"]
     list_select_related = ["tutor"]
+    date_hierarchy = "created_at"
+    ordering = ["-id"]
     actions = ["retry_payouts"]
-    readonly_fields = [field.name for field in Withdrawal._meta.fields]
+    amount_display = money_column("amount")
 
-    def has_add_permission(self, request):
-        return False
+    def has_change_permission(self, request, obj=None):
+        # Needed by the retry action; the form shows every field read-only.
+        return request.user.has_perm("earnings.change_withdrawal")
 
-    @admin.action(description="Retry failed (or stuck) payouts")
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Withdrawal._meta.fields]
+
+    @admin.action(description="Retry failed (or stuck) payouts", permissions=["change"])
     def retry_payouts(self, request, queryset):
         retried = 0
         for withdrawal_id in queryset.values_list("id", flat=True):

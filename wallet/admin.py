@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from wallet.models import PaymentMethod, TopUp, Wallet
-from wemaster.core.money import format_minor
+from wemaster.core.admin_money import money_column
 
 
 class PaymentMethodInline(admin.TabularInline):
@@ -56,13 +56,8 @@ class WalletAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="balance")
-    def balance(self, wallet):
-        return format_minor(wallet.account.balance)
-
-    @admin.display(description="held")
-    def held(self, wallet):
-        return format_minor(wallet.account.held)
+    balance = money_column("account.balance", currency="account.currency")
+    held = money_column("account.held", currency="account.currency")
 
 
 @admin.register(PaymentMethod)
@@ -83,7 +78,7 @@ class PaymentMethodAdmin(admin.ModelAdmin):
 
 @admin.register(TopUp)
 class TopUpAdmin(admin.ModelAdmin):
-    list_display = ["id", "wallet", "amount_display", "currency", "status", "origin", "failure_code", "created_at"]
+    list_display = ["id", "wallet", "amount_display", "status", "origin", "failure_code", "created_at"]
     list_filter = ["status", "origin"]
     search_fields = ["wallet__student__email", "=id", "provider_reference", "trigger"]
     list_select_related = ["wallet__student"]
@@ -99,6 +94,4 @@ class TopUpAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="amount", ordering="amount")
-    def amount_display(self, top_up):
-        return format_minor(top_up.amount)
+    amount_display = money_column("amount")

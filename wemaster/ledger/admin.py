@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from wemaster.core.money import format_minor
+from wemaster.core.admin_money import money_column
 from wemaster.ledger.models import Account, Entry, Hold, Transfer
 
 
@@ -21,31 +21,38 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class EntryInline(admin.TabularInline):
     model = Entry
-    fields = ["id", "account", "amount", "balance_after", "created_at"]
+    fields = ["id", "account", "amount_display", "balance_after_display", "created_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
     show_change_link = True
 
+    amount_display = money_column("amount", currency="account.currency")
+    balance_after_display = money_column("balance_after", currency="account.currency")
+
     def has_add_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("account")
 
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
-    list_display = ["id", "kind", "owner", "currency", "balance_display", "held_display", "created_at"]
+    list_display = ["id", "kind", "owner", "balance_display", "held_display", "created_at"]
     list_filter = ["kind", "currency"]
     search_fields = ["owner__email", "=id"]
     list_select_related = ["owner"]
     ordering = ["-id"]
 
-    @admin.display(description="balance", ordering="balance")
-    def balance_display(self, account):
-        return format_minor(account.balance)
-
-    @admin.display(description="held", ordering="held")
-    def held_display(self, account):
-        return format_minor(account.held)
+    balance_display = money_column("balance")
+    held_display = money_column("held")
 
 
 @admin.register(Transfer)
@@ -64,17 +71,20 @@ class TransferAdmin(ReadOnlyAdmin):
 
 @admin.register(Entry)
 class EntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "transfer", "account", "amount", "balance_after", "created_at"]
+    list_display = ["id", "transfer", "account", "amount_display", "balance_after_display", "created_at"]
     list_filter = ["transfer__kind", "account__kind"]
     search_fields = ["transfer__reference", "account__owner__email"]
     list_select_related = ["transfer", "account"]
     ordering = ["-id"]
+    amount_display = money_column("amount", currency="account.currency")
+    balance_after_display = money_column("balance_after", currency="account.currency")
 
 
 @admin.register(Hold)
 class HoldAdmin(ReadOnlyAdmin):
-    list_display = ["id", "reference", "account", "amount", "status", "created_at", "resolved_at"]
+    list_display = ["id", "reference", "account", "amount_display", "status", "created_at", "resolved_at"]
     list_filter = ["status"]
     search_fields = ["reference", "account__owner__email"]
     list_select_related = ["account"]
     ordering = ["-id"]
+    amount_display = money_column("amount", currency="account.currency")

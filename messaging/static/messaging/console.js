@@ -12,7 +12,12 @@ const state = {
   reconnectDelay: 500,
   lastTypingSent: 0,
   typingTimer: null,
+  pingTimer: null,
 };
+
+// The server closes a connection silent for MESSAGING_WS_IDLE_TIMEOUT (300 s by default).
+const PING_EVERY_MS = 60000;
+
 
 const $ = (id) => document.getElementById(id);
 
@@ -166,9 +171,12 @@ function connect() {
   socket.addEventListener("open", () => {
     $("connection-status").textContent = "live";
     state.reconnectDelay = 500;
+    clearInterval(state.pingTimer);
+    state.pingTimer = setInterval(() => socket.send(JSON.stringify({ type: "ping" })), PING_EVERY_MS);
   });
   socket.addEventListener("message", (frame) => handleEvent(JSON.parse(frame.data)));
   socket.addEventListener("close", () => {
+    clearInterval(state.pingTimer);
     $("connection-status").textContent = "reconnecting…";
     if (state.token) setTimeout(connect, state.reconnectDelay);
     state.reconnectDelay = Math.min(state.reconnectDelay * 2, 10000);
