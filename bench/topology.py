@@ -23,6 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PUBLIC_URL = "http://127.0.0.1:8000"
 PORTS = {"proxy": 8000, "web": 8001, "ws1": 8002, "ws2": 8003}
+PROCFILE = ROOT / "deploy" / "Procfile"
+
+
+def procfile_command(name: str) -> str:
+    """The shell command of one Procfile process (to run it outside honcho, e.g. to kill and restart it)."""
+    for line in PROCFILE.read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    raise KeyError(name)
 
 
 def free_port() -> int:
@@ -84,6 +93,28 @@ class Topology:
     extra_env: dict = field(default_factory=dict)
     log_path: Path | None = None
     process: subprocess.Popen | None = None
+    # 8000 keeps deploy/nginx.conf as is; another base (proxy, web, ws1, ws2 = base..base+3) lets
+    # several topologies run side by side on one machine, with nginx.conf rendered for those ports.
+    base_port: int = 8000
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {name: self.base_port + offset for offset, name in enumerate(PORTS)}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.base_port}"
+
+    def _nginx_env(self) -> dict:
+        if self.base_port == PORTS["proxy"]:
+            return {}
+        prefix = ROOT / "var" / f"nginx-{self.base_port}"
+        prefix.mkdir(parents=True, exist_ok=True)
+        conf = (ROOT / "deploy" / "nginx.conf").read_text()
+        for name, port in PORTS.items():
+            conf = conf.replace(f"127.0.0.1:{port}", f"127.0.0.1:{self.ports[name]}")
+        (prefix / "nginx.conf").write_text(conf)
+        return {"NGINX_PREFIX": f"{prefix}/", "NGINX_CONF": str(prefix / "nginx.conf")}
 
     def env(self) -> dict:
         env = dict(os.environ)
@@ -97,7 +128,11 @@ class Topology:
             SECURE_HSTS_SECONDS="0",
             PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
             PYTHONUNBUFFERED="1",
+            WEB_PORT=str(self.ports["web"]),
+            WS1_PORT=str(self.ports["ws1"]),
+            WS2_PORT=str(self.ports["ws2"]),
         )
+        env.update(self._nginx_env())
         env.pop("CELERY_TASK_ALWAYS_EAGER", None)
         env.update(self.extra_env)
         return env
@@ -122,7 +157,7 @@ class Topology:
         try:
             for name in self.processes:
                 if name in PORTS:
-                    wait_for(f"http://127.0.0.1:{PORTS[name]}/healthz", timeout=timeout)
+                    wait_for(f"http://127.0.0.1:{self.ports[name]}/healthz", timeout=timeout)
         except TimeoutError:
             self.stop()
             raise
