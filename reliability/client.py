@@ -22,7 +22,7 @@ RETRYABLE_CODES = {"idempotency_key_in_use"}
 class Attempt:
     at: float
     status: int | None  # None: no HTTP answer (connection refused, reset, timeout)
-    error: str = ""
+    error: str = ""  # the exception's name, or the answer's error code
 
 
 @dataclass
@@ -130,6 +130,7 @@ class ApiClient:
                     operation.response = response.json() if response.content else None
                 except ValueError:
                     operation.response = {"code": "not_json", "detail": response.text[:200]}
+                operation.attempts[-1].error = operation.code or ""
             if not operation.indeterminate or not retry_safe or time.monotonic() + delay > deadline:
                 return
             time.sleep(delay * (0.5 + random.random()))
