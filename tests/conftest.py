@@ -31,11 +31,15 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Every test starts with empty caches (throttle counters included)."""
+    """Every test starts with empty caches (throttle counters, the per-process memory
+    level, tag memo and circuit breakers included)."""
     from django.core.cache import caches
+
+    from wemaster.core.cache import reset_process_state
 
     for cache in caches.all():
         cache.clear()
+    reset_process_state()
     yield
 
 

@@ -354,3 +354,88 @@ CELERY_BEAT_SCHEDULE.update(
         }
     }
 )
+
+# --- messaging ---------------------------------------------------------------------------------
+MESSAGING_MAX_BODY_CHARS = env.int("MESSAGING_MAX_BODY_CHARS", default=5000)
+MESSAGING_MAX_GROUP_MEMBERS = env.int("MESSAGING_MAX_GROUP_MEMBERS", default=50)
+MESSAGING_HISTORY_DEFAULT_LIMIT = env.int("MESSAGING_HISTORY_DEFAULT_LIMIT", default=50)
+MESSAGING_HISTORY_MAX_LIMIT = env.int("MESSAGING_HISTORY_MAX_LIMIT", default=100)
+MESSAGING_UNREAD_CACHE_TTL = env.int("MESSAGING_UNREAD_CACHE_TTL", default=300)
+MESSAGING_TYPING_THROTTLE_SECONDS = env.int("MESSAGING_TYPING_THROTTLE_SECONDS", default=3)
+MESSAGING_EVENT_RETENTION_HOURS = env.int("MESSAGING_EVENT_RETENTION_HOURS", default=24)
+MESSAGING_EVENT_PRUNE_INTERVAL = env.int("MESSAGING_EVENT_PRUNE_INTERVAL", default=3600)
+MESSAGING_REPLAY_BATCH = env.int("MESSAGING_REPLAY_BATCH", default=500)
+MESSAGING_WS_IDLE_TIMEOUT = env.int("MESSAGING_WS_IDLE_TIMEOUT", default=300)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "messaging-prune-events": {
+            "task": "messaging.tasks.events_prune",
+            "schedule": MESSAGING_EVENT_PRUNE_INTERVAL,
+        },
+    }
+)
+
+
+# --- caching and resilience platform (wemaster.core.cache, db_router, throttles) ------------------
+def _ttl_bounds(spec: str) -> dict[str, tuple[int, int]]:
+    """ "family=min:max,family2=min:max" -> {"family": (min, max)} (seconds)."""
+    bounds = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        family, _, span = item.partition("=")
+        low, _, high = span.partition(":")
+        if not (family and low.isdigit() and high.isdigit() and 0 < int(low) <= int(high)):
+            raise ImproperlyConfigured(f"CACHE_FAMILY_TTL_BOUNDS: bad item {item!r} (want family=min:max)")
+        bounds[family.strip()] = (int(low), int(high))
+    return bounds
+
+
+# Memory level (per process, `local=True` only): short TTL, bounded LRU.
+CACHE_MEMORY_TTL_SECONDS = env.float("CACHE_MEMORY_TTL_SECONDS", default=5.0)
+CACHE_MEMORY_MAX_ENTRIES = env.int("CACHE_MEMORY_MAX_ENTRIES", default=2000)
+# How long a process trusts the tag versions it read from Redis (memory-level hits only).
+CACHE_TAG_MEMO_SECONDS = env.float("CACHE_TAG_MEMO_SECONDS", default=1.0)
+# Adaptive TTL: starts at the caller's ttl, grows while a family is not invalidated and
+# shrinks when it churns, within CACHE_FAMILY_TTL_BOUNDS or [ttl/SPREAD, ttl*SPREAD]
+# clamped to [FLOOR, CEILING].
+CACHE_TTL_FLOOR = env.int("CACHE_TTL_FLOOR", default=10)
+CACHE_TTL_CEILING = env.int("CACHE_TTL_CEILING", default=3600)
+CACHE_TTL_SPREAD = env.float("CACHE_TTL_SPREAD", default=4.0)
+CACHE_TTL_GROW = env.float("CACHE_TTL_GROW", default=1.25)
+CACHE_TTL_SHRINK = env.float("CACHE_TTL_SHRINK", default=0.5)
+CACHE_FAMILY_TTL_BOUNDS = _ttl_bounds(env.str("CACHE_FAMILY_TTL_BOUNDS", default="tutor_directory=60:1800"))
+# Stampede protection: one recompute per key under a short Redis lock; the others serve
+# the previous value (kept CACHE_STALE_GRACE_SECONDS past freshness) or wait this long.
+CACHE_LOCK_TIMEOUT_SECONDS = env.int("CACHE_LOCK_TIMEOUT_SECONDS", default=10)
+CACHE_LOCK_WAIT_SECONDS = env.float("CACHE_LOCK_WAIT_SECONDS", default=2.0)
+CACHE_LOCK_POLL_SECONDS = env.float("CACHE_LOCK_POLL_SECONDS", default=0.02)
+CACHE_STALE_GRACE_SECONDS = env.int("CACHE_STALE_GRACE_SECONDS", default=60)
+# Stale-if-error: how long past freshness a last good public value may still be served.
+CACHE_STALE_IF_ERROR_MAX_AGE = env.int("CACHE_STALE_IF_ERROR_MAX_AGE", default=24 * 3600)
+# Circuit breaker around Redis (state in process memory).
+CACHE_BREAKER_FAILURES = env.int("CACHE_BREAKER_FAILURES", default=5)
+CACHE_BREAKER_COOLDOWN_SECONDS = env.float("CACHE_BREAKER_COOLDOWN_SECONDS", default=5.0)
+# Warming: families the beat task refills (empty: all discovered) and how often.
+CACHE_WARM_FAMILIES = env.list("CACHE_WARM_FAMILIES", default=[])
+CACHE_WARM_INTERVAL_SECONDS = env.int("CACHE_WARM_INTERVAL_SECONDS", default=240)
+TUTOR_DIRECTORY_TTL = env.int("TUTOR_DIRECTORY_TTL", default=300)
+TUTOR_DIRECTORY_WARM_SUBJECTS = env.int("TUTOR_DIRECTORY_WARM_SUBJECTS", default=20)
+
+if REDIS_URL:
+    CACHES["default"]["OPTIONS"]["CLIENT_CLASS"] = "wemaster.core.cache.redis_client.BreakerClient"
+CACHALOT_TABLE_KEYGEN = "wemaster.core.cache.cachalot_keys.table_cache_key"
+
+DATABASE_ROUTERS = ["wemaster.core.db_router.PrimaryReplicaRouter"]
+DATABASE_REPLICA_RETRY_SECONDS = env.float("DATABASE_REPLICA_RETRY_SECONDS", default=5.0)
+DATABASE_REPLICA_PROBE_TIMEOUT = env.float("DATABASE_REPLICA_PROBE_TIMEOUT", default=0.3)
+
+MIDDLEWARE.insert(1, "wemaster.core.cache.stale.CacheStatusMiddleware")
+MIDDLEWARE.insert(2, "wemaster.core.db_router.ReadYourWritesMiddleware")
+
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "warm-cache": {
+            "task": "wemaster.core.tasks.warm_cache",
+            "schedule": float(CACHE_WARM_INTERVAL_SECONDS),
+        }
+    }
+)

@@ -8,7 +8,11 @@ from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
 from wemaster.accounts.models import Role, Subject, TutorProfile, User
+from wemaster.core.cache import invalidate_tags
 from wemaster.core.errors import InvalidCredentials, ValidationFailed
+
+# Every cached page of the public tutor directory carries this tag.
+TUTOR_DIRECTORY_TAG = "tutor_directory"
 
 
 class EmailTaken(ValidationFailed):
@@ -47,6 +51,7 @@ def user_register(*, email: str, password: str, role: str, display_name: str) ->
         raise taken from exc
     if role == Role.TUTOR:
         TutorProfile.objects.create(user=user, currency=settings.CURRENCY)
+        invalidate_tags(TUTOR_DIRECTORY_TAG)
     token = Token.objects.create(user=user)
     return user, token
 
@@ -101,4 +106,6 @@ def user_update(
             profile.save(update_fields=["hourly_rate"])
         if subjects is not None:
             profile.subjects.set(subjects_resolve(subjects))
+    if user.is_tutor and (changed or hourly_rate is not None or subjects is not None):
+        invalidate_tags(TUTOR_DIRECTORY_TAG)
     return user

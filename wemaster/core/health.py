@@ -27,6 +27,9 @@ def _check_database() -> None:
 
 
 def _check_cache() -> None:
+    breaker = getattr(getattr(cache, "client", None), "breaker", None)
+    if breaker is not None and breaker.state == "open":
+        raise RuntimeError("Redis circuit breaker is open")
     key = f"readyz:{uuid.uuid4().hex}"
     cache.set(key, "1", timeout=5)
     if cache.get(key) != "1":

@@ -4,8 +4,14 @@ DRF's stock throttles read a history list, append and write it back: two concurr
 requests both read the old list and both pass. Here every request is one atomic
 `incr` on the shared cache, so a burst of N concurrent requests admits exactly the
 configured number. `RATE_LIMITS=off` switches every throttle off.
+
+The counters live in the default cache behind the Redis circuit breaker: when Redis is
+down (or the breaker is open) a throttle fails open, admitting the request, because
+refusing every sign-up and login during a cache outage would be worse than a few
+unthrottled minutes.
 """
 
+import logging
 import time
 
 from django.conf import settings
@@ -14,12 +20,59 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+from wemaster.core.cache.redis_client import CacheUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+def _sliding_window_hit(ident: str, num_requests: int, duration: int) -> float | None:
+    """Count one request for `ident`: the previous window's count, weighted by its overlap,
+    plus the current one. None when admitted, else the seconds to wait."""
+    cache = caches["default"]
+    now = time.time()
+    window = duration
+    window_start = int(now // window) * window
+    current_key = f"throttle:{ident}:{window_start}"
+    previous_key = f"throttle:{ident}:{window_start - window}"
+    cache.add(current_key, 0, timeout=window * 2 + 1)
+    try:
+        current = cache.incr(current_key)
+    except CacheUnavailable:
+        # Fail open: with Redis down, admitting is safer than refusing every request.
+        logger.warning("rate limit not enforced: cache unavailable", extra={"throttle": ident})
+        return None
+    previous = cache.get(previous_key) or 0
+    elapsed = now - window_start
+    weighted = previous * (1 - elapsed / window) + current
+    if weighted <= num_requests:
+        return None
+    try:
+        cache.decr(current_key)  # a refused request does not consume capacity
+    except CacheUnavailable:
+        logger.warning("throttle counter not given back: cache unavailable", extra={"throttle": ident})
+    return max(1.0, window - elapsed)
+
+
+def rate_limit_hit(scope: str, ident: str) -> float | None:
+    """Count one request of `ident` (a user id) against `scope`'s rate, sharing the counter
+    of the DRF `ScopedRateThrottle` for that scope (the websocket consumer uses it for
+    sends). None when admitted, else the seconds to wait."""
+    if not settings.RATE_LIMITS_ENABLED:
+        return None
+    try:
+        rate = api_settings.DEFAULT_THROTTLE_RATES[scope]
+    except KeyError as exc:
+        raise ImproperlyConfigured(f"No throttle rate set for scope {scope!r}") from exc
+    if rate is None:
+        return None
+    num_requests, duration = throttling.SimpleRateThrottle.parse_rate(None, rate)
+    key = throttling.ScopedRateThrottle.cache_format % {"scope": scope, "ident": ident}
+    return _sliding_window_hit(key, num_requests, duration)
+
 
 class AtomicRateThrottleMixin:
-    """Sliding-window counter: the previous window's count, weighted by its overlap, plus
-    the current one. Precondition: `self.rate` parsed by `SimpleRateThrottle.__init__`."""
-
-    cache_alias = "default"
+    """DRF throttle on `_sliding_window_hit`. Precondition: `self.rate` parsed by
+    `SimpleRateThrottle.__init__`."""
 
     def get_rate(self):
         # DRF binds the rates to a class attribute at import; read them live so
@@ -35,22 +88,8 @@ class AtomicRateThrottleMixin:
         ident = self.get_cache_key(request, view)
         if ident is None:
             return True
-        cache = caches[self.cache_alias]
-        now = time.time()
-        window = self.duration
-        window_start = int(now // window) * window
-        current_key = f"throttle:{ident}:{window_start}"
-        previous_key = f"throttle:{ident}:{window_start - window}"
-        cache.add(current_key, 0, timeout=window * 2 + 1)
-        current = cache.incr(current_key)
-        previous = cache.get(previous_key) or 0
-        elapsed = now - window_start
-        weighted = previous * (1 - elapsed / window) + current
-        if weighted <= self.num_requests:
-            return True
-        cache.decr(current_key)  # a refused request does not consume capacity
-        self._wait = max(1.0, window - elapsed)
-        return False
+        self._wait = _sliding_window_hit(ident, self.num_requests, self.duration)
+        return self._wait is None
 
     def wait(self):
         return getattr(self, "_wait", None)

@@ -42,6 +42,12 @@ function conversationName(conversation) {
   return others.length ? others.join(", ") : `Conversation ${conversation.id}`;
 }
 
+function displayName(conversationId, userId) {
+  if (userId === state.me.id) return state.me.display_name;
+  const participant = (state.conversations.get(conversationId)?.participants || []).find((p) => p.id === userId);
+  return participant?.display_name || `user ${userId}`;
+}
+
 function renderConversations() {
   const list = $("conversations");
   list.replaceChildren();
@@ -80,9 +86,7 @@ function renderMessage(message) {
   item.replaceChildren();
   const sender = document.createElement("span");
   sender.className = "sender";
-  const senderId = message.sender?.id ?? message.sender;
-  sender.textContent = message.sender?.display_name
-    || (senderId === state.me.id ? state.me.display_name : `user ${senderId}`);
+  sender.textContent = displayName(message.conversation, message.sender?.id ?? message.sender);
   const body = document.createElement("span");
   body.className = "body";
   body.textContent = message.deleted ? "(deleted)" : message.body;
@@ -139,8 +143,7 @@ function handleEvent(event) {
   } else if (event.type === "typing") {
     const userId = event.user?.id ?? event.user;
     if (event.conversation === state.openId && userId !== state.me.id) {
-      const name = event.user?.display_name || `user ${userId}`;
-      $("typing").textContent = `${name} is typing…`;
+      $("typing").textContent = `${displayName(event.conversation, userId)} is typing…`;
       clearTimeout(state.typingTimer);
       state.typingTimer = setTimeout(() => { $("typing").textContent = ""; }, 3000);
     }

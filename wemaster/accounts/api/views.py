@@ -1,10 +1,12 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
+from rest_framework.pagination import Cursor
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wemaster.accounts import selectors, services
+from wemaster.accounts.api import directory
 from wemaster.accounts.api.serializers import (
     MeSerializer,
     MeUpdateSerializer,
@@ -73,3 +75,15 @@ class TutorListView(generics.ListAPIView):
     @extend_schema(parameters=[OpenApiParameter("subject", str, description="Subject name, e.g. algebra")])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        """Later pages come straight from the database; the first one through the cache."""
+        if request.query_params.get(self.paginator.cursor_query_param):
+            return super().list(request, *args, **kwargs)
+        page_size = self.paginator.get_page_size(request)
+        page = directory.first_page(subject=request.query_params.get("subject"), page_size=page_size)
+        next_link = None
+        if page["next_after"] is not None:
+            self.paginator.base_url = request.build_absolute_uri()
+            next_link = self.paginator.encode_cursor(Cursor(offset=0, reverse=False, position=page["next_after"]))
+        return Response({"next": next_link, "previous": None, "results": page["results"]})

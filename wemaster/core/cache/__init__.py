@@ -10,16 +10,34 @@
     ...
     invalidate_tags(f"tutor:{tutor.id}:earnings")   # inside the writing transaction
 
-Each app may ship a `warmers.py` module with `WARMERS = {"family": callable}`;
-`manage.py warm_cache` and the beat task discover them (issue #3).
+Levels: per-process memory (`local=True`, `memory.py`) -> Redis through a circuit
+breaker (`redis_client.py`, `breaker.py`) -> the database via `compute`. Tags are
+versioned keys plus a global epoch (`tags.py`); TTLs adapt per family (`ttl.py`);
+`stale_if_error=True` serves a last good copy when the database is down, marked by
+`Cache-Status: stale-if-error` (`stale.py`). Apps may ship a `warmers.py` module with
+`WARMERS = {"family": callable}`; `manage.py warm_cache` and the beat task run them
+(`warming.py`).
 
 Values must be plain data (dict, list, str, int, float, bool, None): they are
-serialized with msgpack, never pickled. Invalidating a tag bumps its version, so every
-entry stored under an older version becomes a miss in every process. Invalidation is
-registered with `transaction.on_commit`: a rolled-back write invalidates nothing.
+serialized with msgpack, never pickled. Invalidation is registered with
+`transaction.on_commit`: a rolled-back write invalidates nothing.
 `CACHES_ENABLED=off` turns every call into a plain `compute()`.
 """
 
 from wemaster.core.cache.api import get_or_compute, invalidate_tags
 
-__all__ = ["get_or_compute", "invalidate_tags"]
+__all__ = ["get_or_compute", "invalidate_tags", "reset_process_state"]
+
+
+def reset_process_state() -> None:
+    """Forget everything this process holds outside Redis: memory level, tag memo,
+    adaptive TTLs, breaker states. For tests, and after `cache.clear()` by hand."""
+    from wemaster.core.cache import breaker
+    from wemaster.core.cache.memory import memory
+    from wemaster.core.cache.tags import memo
+    from wemaster.core.cache.ttl import adaptive_ttl
+
+    memory.clear()
+    memo.clear()
+    adaptive_ttl.clear()
+    breaker.reset_all()

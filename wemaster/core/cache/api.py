@@ -1,32 +1,49 @@
-"""Tagged read-through cache over the default Django cache (Redis in production)."""
+"""`get_or_compute` and `invalidate_tags`: the three-level read-through cache.
+
+Lookup order: the memory level (only with `local=True`) -> Redis -> `compute()`.
+An entry is `{"v": value, "t": tag versions (epoch included), "f": fresh until}`,
+msgpack-packed. It is served while its tag versions are current and it is fresh; it
+stays in Redis a grace period past freshness so that, while one caller recomputes it
+under a short lock, the others serve the old value instead of stampeding the database
+(and so the adaptive TTL can see it survived). With `stale_if_error=True` the grace is
+`CACHE_STALE_IF_ERROR_MAX_AGE`, and that last good copy (tags ignored) is served when
+`compute()` cannot reach the database.
+"""
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 import msgpack
 from django.conf import settings
-from django.core.cache import caches
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
+
+from wemaster.core.cache import metrics
+from wemaster.core.cache import tags as tag_versions
+from wemaster.core.cache.memory import memory
+from wemaster.core.cache.stale import mark_stale_served
+from wemaster.core.cache.tags import EPOCH
+from wemaster.core.cache.ttl import adaptive_ttl
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_TTL = 300
-_TAG_PREFIX = "tagv:"
-_ENTRY_PREFIX = "entry:"
+ENTRY_PREFIX = "entry:"
+LOCK_PREFIX = "lock:"
 
 
-def _cache():
-    return caches["default"]
+def _pack(entry: dict) -> bytes:
+    return msgpack.packb(entry, use_bin_type=True)
 
 
-def _tag_versions(tags: list[str]) -> dict[str, int]:
-    """Current version of each tag; a tag never invalidated has version 0."""
-    if not tags:
-        return {}
-    found = _cache().get_many([_TAG_PREFIX + tag for tag in tags])
-    return {tag: int(found.get(_TAG_PREFIX + tag, 0)) for tag in tags}
+def _unpack(raw: bytes) -> dict | None:
+    try:
+        entry = msgpack.unpackb(raw, raw=False, strict_map_key=False)
+    except (ValueError, msgpack.UnpackException):
+        return None
+    return entry if isinstance(entry, dict) and {"v", "t", "f"} <= entry.keys() else None
 
 
 def get_or_compute(
@@ -41,40 +58,133 @@ def get_or_compute(
 ) -> T:
     """The cached value of `key`, or `compute()` stored under the current tag versions.
 
-    `family` names the key family (metrics, TTL policy); it defaults to the key's
-    first colon-separated segment. `local=True` allows the per-process memory level
-    (read-mostly data only). `stale_if_error=True` lets a public read-mostly family
-    serve its last good value when `compute()` cannot reach the database.
-    The memory level and stale-if-error arrive with the caching-platform issue (#3);
-    until then these two flags change nothing.
+    `compute()` must return plain data (dict, list, str, int, float, bool, None, bytes).
+    `family` names the key family (metrics, adaptive TTL); it defaults to the key's first
+    colon-separated segment. `ttl` is the starting TTL of the family (default 300 s).
+    `local=True` also keeps the value in this process' memory level: read-mostly data only.
+    `stale_if_error=True` (public read-mostly families only, never private or money data)
+    serves the last good value, marking the response `Cache-Status: stale-if-error`, when
+    `compute()` raises a database OperationalError/InterfaceError; otherwise that error
+    propagates (the API answers 503).
     """
     if not settings.CACHES_ENABLED:
         return compute()
-    tags = sorted(set(tags))
-    cache = _cache()
-    versions = _tag_versions(tags)
-    raw = cache.get(_ENTRY_PREFIX + key)
-    if raw is not None:
-        entry = msgpack.unpackb(raw, raw=False)
-        if entry["t"] == versions:
+    family = family or key.split(":", 1)[0]
+    requested_ttl = float(ttl or DEFAULT_TTL)
+    tag_list = sorted(set(tags))
+
+    if local:
+        value, found = _memory_lookup(key, tag_list)
+        metrics.requests.labels("memory", family, "hit" if found else "miss").inc()
+        if found:
+            return value
+
+    raw, versions = tag_versions.read(ENTRY_PREFIX + key, tag_list)
+    entry = _unpack(raw) if raw is not None else None
+    now = time.time()
+    if entry is not None and versions is not None and entry["t"] == versions:
+        if entry["f"] > now:
+            metrics.requests.labels("redis", family, "hit").inc()
+            if local:
+                memory.set(key, raw, entry["f"] - now)
             return entry["v"]
-    value = compute()
-    entry = {"t": versions, "v": value}
-    cache.set(_ENTRY_PREFIX + key, msgpack.packb(entry, use_bin_type=True), timeout=ttl or DEFAULT_TTL)
+        adaptive_ttl.survived(family, requested_ttl)
+        fresh_enough_to_share = entry
+    else:
+        same_epoch = versions is not None and entry is not None and entry["t"].get(EPOCH) == versions[EPOCH]
+        if same_epoch:  # a tag was bumped: the family churns
+            adaptive_ttl.churned(family, requested_ttl)
+        fresh_enough_to_share = None
+    metrics.requests.labels("redis", family, "miss").inc()
+    return _recompute(
+        key,
+        compute,
+        tag_list=tag_list,
+        versions=versions,
+        family=family,
+        requested_ttl=requested_ttl,
+        local=local,
+        stale_if_error=stale_if_error,
+        previous=entry,
+        shareable=fresh_enough_to_share,
+    )
+
+
+def _memory_lookup(key: str, tag_list: list[str]) -> tuple[object, bool]:
+    packed = memory.get(key)
+    if packed is None:
+        return None, False
+    entry = _unpack(packed)
+    if entry is not None and entry["f"] > time.time() and entry["t"] == tag_versions.current(tag_list):
+        return entry["v"], True
+    memory.discard(key)
+    return None, False
+
+
+def _recompute(key, compute, *, tag_list, versions, family, requested_ttl, local, stale_if_error, previous, shareable):
+    cache = tag_versions.cache()
+    lock_key = LOCK_PREFIX + key
+    if versions is not None and not cache.add(lock_key, 1, timeout=settings.CACHE_LOCK_TIMEOUT_SECONDS):
+        # Another caller is recomputing this key: serve the old value if its tags are
+        # still current, else wait briefly for the new one.
+        if shareable is not None:
+            metrics.stale_served.labels(family, "stampede").inc()
+            return shareable["v"]
+        deadline = time.monotonic() + settings.CACHE_LOCK_WAIT_SECONDS
+        while True:
+            raw, versions = tag_versions.read(ENTRY_PREFIX + key, tag_list)
+            entry = _unpack(raw) if raw is not None else None
+            if entry is not None and versions is not None and entry["t"] == versions and entry["f"] > time.time():
+                metrics.requests.labels("redis", family, "hit").inc()
+                return entry["v"]
+            if time.monotonic() >= deadline or cache.get(lock_key) is None:
+                break
+            time.sleep(settings.CACHE_LOCK_POLL_SECONDS)
+        return _compute_and_store(
+            key, compute, versions, family, requested_ttl, local=local, stale_if_error=stale_if_error, previous=entry
+        )
+    try:
+        if versions is not None:
+            # The previous holder may have stored the value between our read and our lock.
+            raw, versions = tag_versions.read(ENTRY_PREFIX + key, tag_list)
+            entry = _unpack(raw) if raw is not None else None
+            if entry is not None and versions is not None and entry["t"] == versions and entry["f"] > time.time():
+                return entry["v"]
+        return _compute_and_store(
+            key, compute, versions, family, requested_ttl, local=local, stale_if_error=stale_if_error, previous=previous
+        )
+    finally:
+        if versions is not None:
+            cache.delete(lock_key)
+
+
+def _compute_and_store(key, compute, versions, family, requested_ttl, *, local, stale_if_error, previous):
+    try:
+        value = compute()
+    except (OperationalError, InterfaceError):
+        if stale_if_error and previous is not None:
+            logger.warning("database unreachable; serving last good value", extra={"key": key, "family": family})
+            metrics.stale_served.labels(family, "error").inc()
+            mark_stale_served(family)
+            return previous["v"]
+        raise
+    metrics.computes.labels(family).inc()
+    if versions is None:  # Redis did not answer: nothing can be stored safely
+        return value
+    ttl = adaptive_ttl.current(family, requested_ttl)
+    grace = settings.CACHE_STALE_IF_ERROR_MAX_AGE if stale_if_error else settings.CACHE_STALE_GRACE_SECONDS
+    packed = _pack({"v": value, "t": versions, "f": time.time() + ttl})
+    tag_versions.cache().set(ENTRY_PREFIX + key, packed, timeout=ttl + grace)
+    if local:
+        memory.set(key, packed, ttl)
     return value
 
 
-def _bump(tags: list[str]) -> None:
-    cache = _cache()
-    for tag in tags:
-        cache.add(_TAG_PREFIX + tag, 0, timeout=None)
-        cache.incr(_TAG_PREFIX + tag)
-
-
 def invalidate_tags(*tags: str) -> None:
-    """Make every entry carrying one of `tags` a miss, once the current transaction commits
-    (at once when no transaction is open)."""
+    """Make every entry carrying one of `tags` a miss in every process, once the current
+    transaction commits (at once when no transaction is open). A rolled-back transaction
+    invalidates nothing."""
     if not tags:
         return
     pending = sorted(set(tags))
-    transaction.on_commit(lambda: _bump(pending))
+    transaction.on_commit(lambda: tag_versions.bump(pending))

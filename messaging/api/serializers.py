@@ -1,0 +1,102 @@
+"""Shapes of the messaging API. Message bodies come from `events.message_as_dict`, the
+one representation REST and websocket frames share; these classes describe and check them."""
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from messaging.events import message_as_dict
+
+
+class MessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    conversation = serializers.IntegerField()
+    sender = serializers.IntegerField()
+    body = serializers.CharField(help_text="Plain text, never interpreted as HTML; empty once deleted.")
+    client_id = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+    deleted = serializers.BooleanField()
+
+
+class MessageInputSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=settings.MESSAGING_MAX_BODY_CHARS, trim_whitespace=False)
+    client_id = serializers.CharField(max_length=64, required=False, allow_null=True)
+
+
+class MessageEditSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=settings.MESSAGING_MAX_BODY_CHARS, trim_whitespace=False)
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    before = serializers.IntegerField(required=False, min_value=1)
+    after = serializers.IntegerField(required=False, min_value=0)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=settings.MESSAGING_HISTORY_MAX_LIMIT)
+
+    def validate(self, attrs):
+        if "before" in attrs and "after" in attrs:
+            raise serializers.ValidationError({"before": ["Use either before or after, not both."]})
+        return attrs
+
+
+class HistorySerializer(serializers.Serializer):
+    results = MessageSerializer(many=True)
+    has_more = serializers.BooleanField()
+
+
+class ParticipantSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="user.id")
+    display_name = serializers.CharField(source="user.display_name")
+
+
+class ConversationSerializer(serializers.Serializer):
+    """Built from a `selectors.conversation_list` row (the caller's membership)."""
+
+    id = serializers.IntegerField(source="conversation.id")
+    kind = serializers.CharField(source="conversation.kind")
+    title = serializers.CharField(source="conversation.title")
+    participants = ParticipantSerializer(many=True, source="conversation.current_memberships")
+    last_message = serializers.SerializerMethodField()
+    unread_count = serializers.IntegerField()
+    last_read_message_id = serializers.IntegerField()
+    last_activity_at = serializers.DateTimeField(source="conversation.last_activity_at")
+    created_at = serializers.DateTimeField(source="conversation.created_at")
+
+    @extend_schema_field(MessageSerializer(allow_null=True))
+    def get_last_message(self, membership):
+        message = membership.conversation.last_message
+        return message_as_dict(message) if message is not None else None
+
+
+class ConversationCreateSerializer(serializers.Serializer):
+    participant_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=settings.MESSAGING_MAX_GROUP_MEMBERS
+    )
+    title = serializers.CharField(max_length=120, required=False, allow_blank=True)
+
+
+class ReadSerializer(serializers.Serializer):
+    message_id = serializers.IntegerField(min_value=1)
+
+
+class UnreadSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    conversations = serializers.DictField(child=serializers.IntegerField(), help_text='{"<conversation id>": count}')
+
+
+class SendFrameSerializer(MessageInputSerializer):
+    """Websocket `{"type": "message.send", "conversation", "body", "client_id"?}`."""
+
+    conversation = serializers.IntegerField(min_value=1)
+
+
+class TypingFrameSerializer(serializers.Serializer):
+    """Websocket `{"type": "typing", "conversation"}`."""
+
+    conversation = serializers.IntegerField(min_value=1)
+
+
+class ReadFrameSerializer(ReadSerializer):
+    """Websocket `{"type": "read", "conversation", "message_id"}`."""
+
+    conversation = serializers.IntegerField(min_value=1)
