@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from community import services as community
+from messaging import services as messaging
+from tests.accounts.factories import StudentFactory
 
 ANYONE = frozenset({"student", "tutor", "staff"})
 
@@ -43,6 +45,21 @@ def _comment_only(owner):
     return {"comment_id": _comment(owner)["comment_id"]}
 
 
+def _conversation(owner):
+    conversation, _ = messaging.conversation_create(creator=owner, participant_ids=[StudentFactory().id])
+    return {"conversation_id": conversation.id}
+
+
+def _message(owner):
+    kwargs = _conversation(owner)
+    message, _ = messaging.message_send(sender=owner, conversation_id=kwargs["conversation_id"], body="Owner's message")
+    return {**kwargs, "message_id": message.id}
+
+
+def _conversations_of(owner):
+    return {_conversation(owner)["conversation_id"]}
+
+
 MATRIX: dict[str, Entry] = {
     # --- framework, accounts ---
     "ping": Entry(public=frozenset({"get"})),
@@ -73,4 +90,12 @@ MATRIX: dict[str, Entry] = {
     "community-feed": Entry(),
     "community-follows": Entry(),
     "community-tags": Entry(public=frozenset({"get"})),
+    # --- messaging: a conversation exists only for its members ---
+    "conversation-list": Entry(own_rows=_conversations_of),
+    "conversation-unread": Entry(),
+    "conversation-detail": Entry(setup=_conversation, private={"get": None}),
+    "conversation-leave": Entry(setup=_conversation, private={"post": {}}),
+    "conversation-read": Entry(setup=_message, private={"post": {"message_id": 1}}),
+    "message-list": Entry(setup=_conversation, private={"get": None, "post": {"body": "intrusion"}}),
+    "message-detail": Entry(setup=_message, private={"patch": {"body": "Taken over"}, "delete": None}),
 }
