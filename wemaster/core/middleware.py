@@ -5,7 +5,6 @@ from django.conf import settings
 from wemaster.core.errors import error_body
 from wemaster.core.parsers import unstorable_text
 
-
 API_PREFIX = "/api/"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
