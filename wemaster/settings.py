@@ -355,6 +355,26 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 
+# --- lessons ---
+# A lesson's length: between the minimum and maximum, in steps of LESSONS_DURATION_STEP_MINUTES.
+LESSONS_MIN_DURATION_MINUTES = env.int("LESSONS_MIN_DURATION_MINUTES", default=15)
+LESSONS_MAX_DURATION_MINUTES = env.int("LESSONS_MAX_DURATION_MINUTES", default=240)
+LESSONS_DURATION_STEP_MINUTES = env.int("LESSONS_DURATION_STEP_MINUTES", default=15)
+# A student cancelling later than this many hours before the start pays the tutor a share.
+LESSONS_FREE_CANCELLATION_HOURS = env.int("LESSONS_FREE_CANCELLATION_HOURS", default=24)
+LESSONS_LATE_CANCELLATION_TUTOR_SHARE_PERCENT = env.int("LESSONS_LATE_CANCELLATION_TUTOR_SHARE_PERCENT", default=50)
+# Booked lessons are completed automatically this many hours after they end.
+LESSONS_AUTO_COMPLETE_AFTER_HOURS = env.int("LESSONS_AUTO_COMPLETE_AFTER_HOURS", default=24)
+LESSONS_AUTO_COMPLETE_BATCH_SIZE = env.int("LESSONS_AUTO_COMPLETE_BATCH_SIZE", default=200)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "lessons-auto-complete": {
+            "task": "wemaster.lessons.tasks.lessons_auto_complete",
+            "schedule": env.int("LESSONS_AUTO_COMPLETE_EVERY_SECONDS", default=900),
+        }
+    }
+)
+
 # --- messaging ---------------------------------------------------------------------------------
 MESSAGING_MAX_BODY_CHARS = env.int("MESSAGING_MAX_BODY_CHARS", default=5000)
 MESSAGING_MAX_GROUP_MEMBERS = env.int("MESSAGING_MAX_GROUP_MEMBERS", default=50)
@@ -436,6 +456,32 @@ CELERY_BEAT_SCHEDULE.update(
         "warm-cache": {
             "task": "wemaster.core.tasks.warm_cache",
             "schedule": float(CACHE_WARM_INTERVAL_SECONDS),
+        }
+    }
+)
+
+# --- earnings ---
+# Commission by lifetime hours taught: "hours:percent" pairs, e.g. 0h 25 %, 20h 20 %, 100h 15 %.
+EARNINGS_COMMISSION_TIERS = [
+    (int(hours), int(percent))
+    for hours, percent in (
+        pair.split(":") for pair in env.list("EARNINGS_COMMISSION_TIERS", default=["0:25", "20:20", "100:15"])
+    )
+]
+EARNINGS_CLEARANCE_DAYS = env.int("EARNINGS_CLEARANCE_DAYS", default=7)
+EARNINGS_CLEARANCE_BATCH_SIZE = env.int("EARNINGS_CLEARANCE_BATCH_SIZE", default=500)
+EARNINGS_MIN_PAYOUT_MINOR = env.int("EARNINGS_MIN_PAYOUT_MINOR", default=2_000)
+EARNINGS_PAYOUT_MAX_RETRIES = env.int("EARNINGS_PAYOUT_MAX_RETRIES", default=5)
+EARNINGS_PAYOUT_RETRY_BACKOFF_SECONDS = env.int("EARNINGS_PAYOUT_RETRY_BACKOFF_SECONDS", default=30)
+EARNINGS_PAYOUT_RETRY_BACKOFF_MAX_SECONDS = env.int("EARNINGS_PAYOUT_RETRY_BACKOFF_MAX_SECONDS", default=1800)
+EARNINGS_CACHE_TTL_SECONDS = env.int("EARNINGS_CACHE_TTL_SECONDS", default=300)
+# The overview warmer covers tutors with an earning in this many recent days.
+EARNINGS_WARM_ACTIVE_DAYS = env.int("EARNINGS_WARM_ACTIVE_DAYS", default=30)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "earnings-clearance": {
+            "task": "earnings.tasks.earnings_clear_due",
+            "schedule": env.int("EARNINGS_CLEARANCE_EVERY_SECONDS", default=600),
         }
     }
 )

@@ -1,3 +1,22 @@
-"""REST routes of the lesson booking flow, mounted under /api/v1/ by wemaster/urls.py."""
+"""REST routes of the lesson booking flow and the wallet's refund requests, mounted under /api/v1/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from wemaster.lessons.api import views
+
+urlpatterns = [
+    path("lessons", views.LessonListCreateView.as_view(), name="lesson-list"),
+    path("lessons/<int:pk>", views.LessonDetailView.as_view(), name="lesson-detail"),
+    path("lessons/<int:pk>/complete", views.LessonCompleteView.as_view(), name="lesson-complete"),
+    path("lessons/<int:pk>/cancel", views.LessonCancelView.as_view(), name="lesson-cancel"),
+    path("wallet/refund-requests", views.RefundRequestListCreateView.as_view(), name="refund-request-list"),
+    path("wallet/refund-requests/<int:pk>", views.RefundRequestDetailView.as_view(), name="refund-request-detail"),
+    path(
+        "wallet/refund-requests/<int:pk>/approve",
+        views.RefundRequestApproveView.as_view(),
+        name="refund-request-approve",
+    ),
+    path(
+        "wallet/refund-requests/<int:pk>/reject", views.RefundRequestRejectView.as_view(), name="refund-request-reject"
+    ),
+]

@@ -1,0 +1,95 @@
+"""Lessons and refund requests: the booking flow tying a student's wallet to a tutor's earnings."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class LessonStatus(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Lesson(models.Model):
+    """A booked slot. `price` is held on the student's wallet (`hold`) while booked; completion
+    captures it into tutor net + platform `commission`; cancellation voids it or captures a
+    late-cancellation `cancellation_fee` for the tutor."""
+
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="lessons_booked")
+    tutor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="lessons_taught")
+    subject = models.ForeignKey("accounts.Subject", on_delete=models.PROTECT, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    duration_minutes = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    price = models.BigIntegerField(help_text="Minor units held at booking and charged at completion.")
+    commission = models.BigIntegerField(default=0, help_text="Platform commission taken at completion.")
+    cancellation_fee = models.BigIntegerField(default=0, help_text="Charged to the student on a late cancellation.")
+    status = models.CharField(max_length=16, choices=LessonStatus.choices, default=LessonStatus.BOOKED)
+    hold = models.OneToOneField("ledger.Hold", on_delete=models.PROTECT, related_name="lesson")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="lessons_price_positive"),
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="lessons_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(commission__gte=0) & Q(commission__lte=models.F("price")), name="lessons_commission_bounds"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tutor", "status", "starts_at"], name="lessons_tutor_slots"),
+            models.Index(fields=["student", "-id"], name="lessons_student_recent"),
+            models.Index(fields=["tutor", "-id"], name="lessons_tutor_recent"),
+            models.Index(fields=["status", "ends_at"], name="lessons_auto_complete_due"),
+        ]
+
+    def __str__(self):
+        return f"Lesson {self.pk} ({self.status})"
+
+    @property
+    def charge_reference(self) -> str:
+        return f"lesson:{self.pk}"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class RefundRequest(models.Model):
+    """A student's request to get a completed lesson's charge back; staff decide once.
+
+    On approval: `amount` back to the wallet; `commission_returned` from platform revenue,
+    `tutor_recovered` from the tutor's pending or available earnings, and
+    `platform_covered` (the part the tutor already withdrew) funded by the platform.
+    """
+
+    lesson = models.OneToOneField(Lesson, on_delete=models.PROTECT, related_name="refund_request")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refund_requests")
+    reason = models.TextField(max_length=2000)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    commission_returned = models.BigIntegerField(default=0)
+    tutor_recovered = models.BigIntegerField(default=0)
+    platform_covered = models.BigIntegerField(default=0)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["student", "-id"], name="lessons_refund_student_recent"),
+            models.Index(fields=["status", "-id"], name="lessons_refund_status"),
+        ]
+
+    def __str__(self):
+        return f"Refund request {self.pk} ({self.status})"

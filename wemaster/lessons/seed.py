@@ -1,0 +1,96 @@
+"""Demo lessons over the last months so the tutors' overview and analytics show real numbers,
+a few upcoming bookings, a paid withdrawal and a pending refund request for staff. Idempotent."""
+
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from earnings import services as earnings
+from earnings.models import PayoutMethod
+from wemaster.accounts.models import User
+from wemaster.accounts.seed import DEMO_TUTORS, demo_email
+from wemaster.ledger import services as ledger
+from wemaster.ledger.models import AccountKind, TransferKind
+from wemaster.lessons import services
+from wemaster.lessons.models import Lesson, LessonStatus, RefundRequest
+
+LESSONS_PER_TUTOR = 40
+HISTORY_DAYS = 120
+SEED_FUNDING = 300_000
+
+
+def _fund(student) -> None:
+    """Give an empty demo wallet money from the outside (not through the wallet app's top-ups)."""
+    wallet = ledger.student_wallet_account(student=student, currency=settings.CURRENCY)
+    if wallet.balance:
+        return
+    external = ledger.platform_account(kind=AccountKind.EXTERNAL_FUNDING, currency=settings.CURRENCY)
+    ledger.transfer(
+        kind=TransferKind.TOP_UP,
+        reference=f"seed-funding:{student.id}",
+        currency=settings.CURRENCY,
+        legs=[ledger.Leg(external.id, -SEED_FUNDING), ledger.Leg(wallet.id, SEED_FUNDING)],
+        description="Demo funding",
+    )
+
+
+def _tutor_history(*, tutor, students, rng, count: int, progress) -> None:
+    now = timezone.now()
+    subjects = list(tutor.tutor_profile.subjects.values_list("name", flat=True))
+    days = sorted(rng.sample(range(2, HISTORY_DAYS), min(count, HISTORY_DAYS - 2)), reverse=True)
+    for index, days_ago in enumerate(progress(days, desc=f"lessons of {tutor.email}", total=len(days))):
+        starts_at = (now - timedelta(days=days_ago)).replace(hour=rng.randint(8, 19), minute=0, second=0, microsecond=0)
+        duration = rng.choice([45, 60, 60, 90])
+        lesson = services.lesson_book(
+            student=students[index % len(students)],
+            tutor_id=tutor.id,
+            subject=rng.choice(subjects),
+            starts_at=starts_at,
+            duration_minutes=duration,
+            now=starts_at - timedelta(days=3),
+        )
+        if rng.random() < 0.1:
+            services.lesson_cancel(lesson_id=lesson.pk, actor=lesson.student, at=starts_at - timedelta(days=2))
+        else:
+            services.lesson_complete(lesson_id=lesson.pk, actor=tutor, at=lesson.ends_at)
+    for days_ahead in (2, 5):
+        services.lesson_book(
+            student=students[days_ahead % len(students)],
+            tutor_id=tutor.id,
+            subject=subjects[0],
+            starts_at=(now + timedelta(days=days_ahead)).replace(hour=10, minute=0, second=0, microsecond=0),
+            duration_minutes=60,
+        )
+
+
+def seed_demo(*, scale: int, progress) -> list[tuple[str, str, str]]:
+    tutors = list(User.objects.filter(email__in=[demo_email("tutor", i) for i in range(1, len(DEMO_TUTORS) + 1)]))
+    students = list(User.objects.filter(email__in=[demo_email("student", i) for i in range(1, 3 * scale + 1)]))
+    if not tutors or not students or Lesson.objects.filter(tutor__in=tutors).exists():
+        return []
+    rng = random.Random(2026)
+    for student in students:
+        _fund(student)
+    for tutor in sorted(tutors, key=lambda user: user.email):
+        _tutor_history(tutor=tutor, students=students, rng=rng, count=LESSONS_PER_TUTOR * scale, progress=progress)
+    earnings.earnings_clear_due()
+    for tutor in tutors:
+        if not PayoutMethod.objects.filter(tutor=tutor).exists():
+            earnings.payout_method_add(tutor=tutor, token="btok_ok")
+    first_tutor = min(tutors, key=lambda user: user.email)
+    method = PayoutMethod.objects.filter(tutor=first_tutor).first()
+    available = earnings.tutor_account(tutor_id=first_tutor.id, kind=AccountKind.TUTOR_AVAILABLE)
+    if available.balance >= max(settings.EARNINGS_MIN_PAYOUT_MINOR, 10_000):
+        earnings.withdrawal_request(tutor=first_tutor, amount=available.balance // 2, payout_method_id=method.pk)
+    refundable = (
+        Lesson.objects.filter(status=LessonStatus.COMPLETED, student=students[0], refund_request__isnull=True)
+        .order_by("-completed_at")
+        .first()
+    )
+    if refundable is not None and not RefundRequest.objects.exists():
+        services.refund_request_create(
+            student=students[0], lesson_id=refundable.pk, reason="The tutor joined 30 minutes late."
+        )
+    return []

@@ -1,0 +1,34 @@
+from django.db.models import Q, QuerySet
+
+from wemaster.core.errors import NotFound
+from wemaster.lessons.models import Lesson, RefundRequest
+
+
+def lesson_list(*, user, status: str | None = None) -> QuerySet[Lesson]:
+    """The user's lessons as student or tutor, shaped for the API (no N+1)."""
+    queryset = Lesson.objects.filter(Q(student=user) | Q(tutor=user)).select_related("student", "tutor", "subject")
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
+
+
+def lesson_get(*, user, lesson_id: int) -> Lesson:
+    lesson = lesson_list(user=user).filter(pk=lesson_id).first()
+    if lesson is None:
+        raise NotFound("Lesson not found.")
+    return lesson
+
+
+def refund_request_list(*, user, status: str | None = None) -> QuerySet[RefundRequest]:
+    """Staff see every request (to decide them); everyone else only their own."""
+    queryset = RefundRequest.objects.all() if user.is_staff else RefundRequest.objects.filter(student=user)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
+
+
+def refund_request_get(*, user, refund_request_id: int) -> RefundRequest:
+    refund = refund_request_list(user=user).filter(pk=refund_request_id).first()
+    if refund is None:
+        raise NotFound("Refund request not found.")
+    return refund
