@@ -22,6 +22,10 @@ class Route:
     def params(self) -> list[str]:
         return [m.group("name") for m in _PARAM.finditer(self.pattern)]
 
+    @property
+    def openapi_path(self) -> str:
+        return "/" + _PARAM.sub(lambda m: "{" + m.group("name") + "}", self.pattern)
+
     def path(self, **kwargs) -> str:
         return "/" + _PARAM.sub(lambda m: str(kwargs[m.group("name")]), self.pattern)
 

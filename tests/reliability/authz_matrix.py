@@ -8,11 +8,21 @@ call it before it ships. For routes with an object id, every method is either `p
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from community import services as community
+from earnings import services as earnings
 from messaging import services as messaging
 from tests.accounts.factories import StudentFactory
+from tests.lessons.factories import SUBJECT, book, completed_lesson, tutor_teaching
+from wemaster.accounts.services import subjects_resolve
+from wemaster.ledger import services as ledger
+from wemaster.ledger.models import AccountKind, TransferKind
+from wemaster.lessons import services as lessons
 
 ANYONE = frozenset({"student", "tutor", "staff"})
+TUTORS = frozenset({"tutor"})
+STAFF = frozenset({"staff"})
 
 
 @dataclass
@@ -60,6 +70,63 @@ def _conversations_of(owner):
     return {_conversation(owner)["conversation_id"]}
 
 
+def fund(account, amount: int, reference: str) -> None:
+    external = ledger.platform_account(kind=AccountKind.EXTERNAL_FUNDING, currency=settings.CURRENCY)
+    ledger.transfer(
+        kind=TransferKind.ADJUSTMENT,
+        reference=reference,
+        currency=settings.CURRENCY,
+        legs=[ledger.Leg(external.id, -amount), ledger.Leg(account.id, amount)],
+    )
+
+
+def _funded(student):
+    wallet = ledger.student_wallet_account(student=student, currency=settings.CURRENCY)
+    fund(wallet, 100_000, f"matrix-wallet:{student.id}")
+    return student
+
+
+def _lesson(owner):
+    return {"pk": book(student=_funded(owner), tutor=tutor_teaching()).pk}
+
+
+def _lessons_of(owner):
+    return {_lesson(owner)["pk"]}
+
+
+def _refund(owner):
+    lesson = completed_lesson(student=_funded(owner), tutor=tutor_teaching())
+    return {"pk": lessons.refund_request_create(student=owner, lesson_id=lesson.pk, reason="No show").pk}
+
+
+def _refunds_of(owner):
+    return {_refund(owner)["pk"]}
+
+
+def _earning(tutor):
+    tutor.tutor_profile.subjects.set(subjects_resolve([SUBJECT]))
+    lesson = completed_lesson(student=_funded(StudentFactory()), tutor=tutor)
+    return {"pk": earnings.Earning.objects.get(lesson_id=lesson.pk).pk}
+
+
+def _earnings_of(tutor):
+    return {_earning(tutor)["pk"]}
+
+
+def _payout_methods_of(tutor):
+    return {earnings.payout_method_add(tutor=tutor, token="btok_ok").pk}
+
+
+def _withdrawal(tutor):
+    method = earnings.payout_method_add(tutor=tutor, token="btok_ok")
+    fund(earnings.tutor_account(tutor_id=tutor.id, kind=AccountKind.TUTOR_AVAILABLE), 10_000, f"matrix:{tutor.id}")
+    return {"pk": earnings.withdrawal_request(tutor=tutor, amount=5_000, payout_method_id=method.pk).pk}
+
+
+def _withdrawals_of(tutor):
+    return {_withdrawal(tutor)["pk"]}
+
+
 MATRIX: dict[str, Entry] = {
     # --- framework, accounts ---
     "ping": Entry(public=frozenset({"get"})),
@@ -98,4 +165,21 @@ MATRIX: dict[str, Entry] = {
     "conversation-read": Entry(setup=_message, private={"post": {"message_id": 1}}),
     "message-list": Entry(setup=_conversation, private={"get": None, "post": {"body": "intrusion"}}),
     "message-detail": Entry(setup=_message, private={"patch": {"body": "Taken over"}, "delete": None}),
+    # --- lessons and refund requests: the student's and the tutor's; staff decide refunds ---
+    "lesson-list": Entry(own_rows=_lessons_of),
+    "lesson-detail": Entry(setup=_lesson, private={"get": None}),
+    "lesson-complete": Entry(setup=_lesson, private={"post": {}}),
+    "lesson-cancel": Entry(setup=_lesson, private={"post": {}}),
+    "refund-request-list": Entry(own_rows=_refunds_of),
+    "refund-request-detail": Entry(setup=_refund, private={"get": None}),
+    "refund-request-approve": Entry(roles=STAFF, setup=_refund, shared={"post": "staff decide every refund"}),
+    "refund-request-reject": Entry(roles=STAFF, setup=_refund, shared={"post": "staff decide every refund"}),
+    # --- earnings: tutors only, each their own ---
+    "earnings-overview": Entry(roles=TUTORS, owner_role="tutor"),
+    "earnings-analytics": Entry(roles=TUTORS, owner_role="tutor"),
+    "earnings-transactions": Entry(roles=TUTORS, owner_role="tutor", own_rows=_earnings_of),
+    "earnings-transaction-detail": Entry(roles=TUTORS, owner_role="tutor", setup=_earning, private={"get": None}),
+    "earnings-payout-methods": Entry(roles=TUTORS, owner_role="tutor", own_rows=_payout_methods_of),
+    "earnings-withdrawals": Entry(roles=TUTORS, owner_role="tutor", own_rows=_withdrawals_of),
+    "earnings-withdrawal-detail": Entry(roles=TUTORS, owner_role="tutor", setup=_withdrawal, private={"get": None}),
 }
