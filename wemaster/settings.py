@@ -482,6 +482,13 @@ CELERY_BEAT_SCHEDULE.update(
         "earnings-clearance": {
             "task": "earnings.tasks.earnings_clear_due",
             "schedule": env.int("EARNINGS_CLEARANCE_EVERY_SECONDS", default=600),
-        }
+        },
+        "earnings-payout-requeue": {
+            "task": "earnings.tasks.withdrawals_requeue_stuck",
+            "schedule": env.int("EARNINGS_PAYOUT_REQUEUE_EVERY_SECONDS", default=300),
+        },
     }
 )
+# A withdrawal in flight untouched this long lost its payout task (a Redis restart empties the
+# queue; a task that died on a dropped database connection is not retried): queue it again.
+EARNINGS_PAYOUT_REQUEUE_AFTER_SECONDS = env.int("EARNINGS_PAYOUT_REQUEUE_AFTER_SECONDS", default=900)
