@@ -30,7 +30,8 @@ def test_stuck_withdrawal_is_paid_once_after_requeue(django_capture_on_commit_ca
     assert services.withdrawals_requeue_stuck() == 0  # too recent: its task may still be queued
 
     later = timezone.now() + timedelta(seconds=61)
-    assert services.withdrawals_requeue_stuck(now=later) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.withdrawals_requeue_stuck(now=later) == 1
     withdrawal.refresh_from_db()
     assert withdrawal.status == WithdrawalStatus.PAID
     assert services.withdrawals_requeue_stuck(now=later) == 0
