@@ -48,7 +48,7 @@ def sampled_invariants() -> list[str]:
     from wemaster.ledger.models import MAY_GO_NEGATIVE, Account
 
     bad = Account.objects.filter(
-        (Q(balance__lt=0) & ~Q(kind__in=MAY_GO_NEGATIVE)) | Q(held__lt=0) | Q(held__gt=F("balance"))
+        (Q(balance__lt=0) & ~Q(kind__in=MAY_GO_NEGATIVE)) | Q(held__lt=0) | (Q(held__gt=0) & Q(held__gt=F("balance")))
     ).values_list("id", "kind", "balance", "held")
     return [f"account {i} ({kind}) balance {balance} held {held}" for i, kind, balance, held in bad]
 
@@ -68,12 +68,10 @@ def _token(workload: Workload, op: Operation) -> str:
     raise LookupError(op.actor)
 
 
-def wait_for_withdrawals(timeout: float = 90.0) -> list[int]:
+def wait_for_withdrawals(broker, timeout: float = 90.0) -> list[int]:
     """Wait until no withdrawal is in flight (the beat thread has stopped: requeue here).
     Returns the ids still in flight."""
     from earnings.models import IN_FLIGHT, Withdrawal
-
-    from wemaster.celery import app
 
     deadline = time.monotonic() + timeout
     last_requeue = 0.0
@@ -82,19 +80,19 @@ def wait_for_withdrawals(timeout: float = 90.0) -> list[int]:
         if not in_flight or time.monotonic() > deadline:
             return in_flight
         if time.monotonic() - last_requeue > 3:
-            app.send_task("earnings.tasks.withdrawals_requeue_stuck")
+            broker.send_task("earnings.tasks.withdrawals_requeue_stuck")
             last_requeue = time.monotonic()
         time.sleep(0.5)
 
 
 def check(workload: Workload) -> Verdict:
-    from earnings.models import Withdrawal, WithdrawalStatus
     from wallet.models import TopUp
-    from wemaster.lessons.models import Lesson, RefundRequest
 
+    from earnings.models import Withdrawal, WithdrawalStatus
     from wemaster.core.models import GatewayCall
     from wemaster.ledger.models import Account, AccountKind, HoldStatus, Transfer, TransferKind
     from wemaster.ledger.reconcile import find_discrepancies
+    from wemaster.lessons.models import Lesson, RefundRequest
 
     verdict = Verdict()
     verdict.add("sampled", sorted({p for sample in workload.samples for p in sample}))
@@ -112,7 +110,9 @@ def check(workload: Workload) -> Verdict:
     verdict.figures["operations"] = len(operations)
     verdict.figures["attempts"] = sum(len(op.attempts) for op in operations)
     verdict.figures["operations_2xx"] = sum(op.ok for op in operations)
-    verdict.figures["in_flight_withdrawals"] = len(wait_for_withdrawals())
+    verdict.figures["in_flight_withdrawals"] = len(wait_for_withdrawals(workload.broker))
+    refusals = Counter(f"{op.name} {op.status} {op.code}" for op in operations if not op.ok and op.method != "GET")
+    verdict.figures.update({f"refused {key}": n for key, n in refusals.items()})
 
     ok = defaultdict(list)
     for op in operations:

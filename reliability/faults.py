@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import psycopg
 
 from bench.topology import RedisServer, wait_for
-from reliability.live import LiveSystem, wait_until
+from reliability.live import APPLICATION_NAME, LiveSystem, wait_until
 
 
 @dataclass
@@ -45,9 +45,10 @@ def celery_kill(system: LiveSystem, *, in_flight=None, down_for: float = 2.0) ->
     if in_flight is not None:
         wait_until(in_flight, timeout=10, interval=0.05)
     started = time.monotonic()
-    system.managed["worker"].kill9()
-    time.sleep(down_for)
-    system.start_process("worker")
+    with system.lock:  # the supervisor must not restart it before `down_for` has passed
+        system.managed["worker"].kill9()
+        time.sleep(down_for)
+        system.start_process("worker")
     return FaultWindow("celery_kill", started, time.monotonic(), f"worker down {down_for:.0f} s, restarted")
 
 
@@ -61,12 +62,13 @@ def redis_restart(system: LiveSystem, *, down_for: float = 2.0) -> FaultWindow:
 
 
 def pg_terminate(system: LiveSystem, admin_url: str, database: str) -> FaultWindow:
+    """Every connection the live processes hold (web workers, ASGI, Celery), not the checker's."""
     started = time.monotonic()
     with psycopg.connect(admin_url, autocommit=True) as conn:
         killed = conn.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
-            [database],
+            "WHERE datname = %s AND application_name = %s AND pid <> pg_backend_pid()",
+            [database, APPLICATION_NAME],
         ).fetchone()[0]
     wait_until(lambda: _ready(system), timeout=30)
     return FaultWindow("pg_terminate", started, time.monotonic(), f"terminated {killed} connections")

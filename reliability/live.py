@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ import psutil
 from bench.topology import ROOT, RedisServer, Topology, procfile_command, wait_for
 
 MANAGED = ("ws1", "ws2", "worker")
+# The live processes connect under this name, so a fault can drop exactly their connections.
+APPLICATION_NAME = "wemaster-live"
 
 
 def free_port_block(size: int = 4) -> int:
@@ -53,6 +56,7 @@ class ManagedProcess:
     env: dict
     log_path: Path | None = None
     process: subprocess.Popen | None = None
+    restarts: int = 0
 
     def start(self) -> "ManagedProcess":
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 - owned by Popen
@@ -96,6 +100,8 @@ class LiveSystem:
     redis: RedisServer | None = None
     topology: Topology | None = None
     managed: dict[str, ManagedProcess] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -116,8 +122,9 @@ class LiveSystem:
             "DB_POOL_MAX_SIZE": "6",
             **self.extra_env,
         }
+        separator = "&" if "?" in self.database_url else "?"
         self.topology = Topology(
-            self.database_url,
+            f"{self.database_url}{separator}application_name={APPLICATION_NAME}",
             self.redis.url,
             processes=("proxy", "web"),
             extra_env=env,
@@ -131,6 +138,7 @@ class LiveSystem:
             for name in ("ws1", "ws2"):
                 wait_for(f"http://127.0.0.1:{self.topology.ports[name]}/healthz", timeout=60)
             wait_for(f"{self.url}/readyz", timeout=30)
+            threading.Thread(target=self._supervise, daemon=True).start()
         except Exception:
             self.stop()
             raise
@@ -138,8 +146,21 @@ class LiveSystem:
 
     def start_process(self, name: str) -> ManagedProcess:
         process = ManagedProcess(name, self.topology.env(), self.log_dir / f"{name}.log").start()
+        if name in self.managed:
+            process.restarts = self.managed[name].restarts
         self.managed[name] = process
         return process
+
+    def _supervise(self) -> None:
+        """What systemd's Restart=always or Kubernetes does: a Celery worker that exits on its own
+        (kombu's Redis transport crashes it when the broker connection drops while messages are
+        unacknowledged) is started again. Faults stop and restart processes through `managed`,
+        under the same lock, so the supervisor never races them."""
+        while not self._stopping.wait(0.5):
+            with self.lock:
+                worker = self.managed.get("worker")
+                if worker is not None and worker.process is not None and worker.process.poll() is not None:
+                    self.start_process("worker").restarts += 1
 
     def restart(self, name: str, *, wait: bool = True) -> ManagedProcess:
         self.managed[name].stop()
@@ -154,6 +175,7 @@ class LiveSystem:
         return [child.pid for child in children if _is_granian(child) and _is_granian(child.parent())]
 
     def stop(self) -> None:
+        self._stopping.set()
         for process in self.managed.values():
             process.stop()
         if self.topology is not None:
