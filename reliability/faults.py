@@ -57,7 +57,7 @@ def redis_restart(system: LiveSystem, *, down_for: float = 2.0) -> FaultWindow:
     system.redis.stop()
     time.sleep(down_for)
     system.redis = RedisServer(port=system.redis.port).start()
-    wait_until(lambda: _ready(system), timeout=30)
+    wait_until(lambda: _ready(system), timeout=10)
     return FaultWindow("redis_restart", started, time.monotonic(), f"Redis down {down_for:.0f} s, restarted empty")
 
 
@@ -70,7 +70,7 @@ def pg_terminate(system: LiveSystem, admin_url: str, database: str) -> FaultWind
             "WHERE datname = %s AND application_name = %s AND pid <> pg_backend_pid()",
             [database, APPLICATION_NAME],
         ).fetchone()[0]
-    wait_until(lambda: _ready(system), timeout=30)
+    wait_until(lambda: _ready(system), timeout=10)
     return FaultWindow("pg_terminate", started, time.monotonic(), f"terminated {killed} connections")
 
 

@@ -132,11 +132,12 @@ def test_hostile_bodies(route, method, client_for):
     user, path = caller_and_path(route)
     client = client_for(user)
     for name, raw, must_reject in BODIES:
-        response = getattr(client, method)(path, data=raw, content_type="application/json")
-        try:
-            assert_handled(response, must_reject=must_reject and takes_body(route, method))
-        except AssertionError as exc:
-            raise AssertionError(f"{method.upper()} {path} with {name}: {exc}") from exc
+        for headers in ({}, {"HTTP_IDEMPOTENCY_KEY": f"bad-input-{name}"}):
+            response = getattr(client, method)(path, data=raw, content_type="application/json", **headers)
+            try:
+                assert_handled(response, must_reject=must_reject and takes_body(route, method))
+            except AssertionError as exc:
+                raise AssertionError(f"{method.upper()} {path} with {name} {headers}: {exc}") from exc
 
 
 @pytest.mark.django_db
