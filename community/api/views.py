@@ -30,7 +30,7 @@ from community.api.serializers import (
     TagPageSerializer,
 )
 from wemaster.core.errors import NotFound
-from wemaster.core.throttles import ScopedRateThrottle
+from wemaster.core.throttles import ScopedWriteThrottleMixin
 
 PAGE_PARAMETERS = [
     OpenApiParameter("cursor", str, description="Opaque cursor from `next`/`previous`"),
@@ -80,14 +80,8 @@ def _post_detail_response(request, post_id: int, *, code=status.HTTP_200_OK) -> 
     return Response(PostDetailSerializer(post).data, status=code)
 
 
-class PostListView(PublicReadMixin, APIView):
+class PostListView(ScopedWriteThrottleMixin, PublicReadMixin, APIView):
     throttle_scope = "post_create"
-
-    def get_throttles(self):
-        throttles = super().get_throttles()
-        if self.request.method == "POST":
-            throttles.append(ScopedRateThrottle())
-        return throttles
 
     @extend_schema(
         parameters=[PostListQuerySerializer, *PAGE_PARAMETERS],

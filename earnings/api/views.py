@@ -23,7 +23,7 @@ from earnings.api.serializers import (
 from earnings.models import EarningKind, EarningStatus
 from wemaster.core.errors import NotFound
 from wemaster.core.idempotency import idempotent
-from wemaster.core.throttles import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
+from wemaster.core.throttles import ScopedWriteThrottleMixin
 
 TUTOR_ONLY = [IsAuthenticated, IsTutor]
 DEFAULT_RANGE_DAYS = {"day": 30, "week": 12 * 7, "month": 365}
@@ -120,18 +120,13 @@ class PayoutMethodListCreateView(generics.ListAPIView):
         return Response(PayoutMethodSerializer(method).data, status=status.HTTP_201_CREATED)
 
 
-class WithdrawalListCreateView(generics.ListAPIView):
+class WithdrawalListCreateView(ScopedWriteThrottleMixin, generics.ListAPIView):
     permission_classes = TUTOR_ONLY
     serializer_class = WithdrawalSerializer
     throttle_scope = "withdrawal"
 
     def get_queryset(self):
         return selectors.withdrawal_list(tutor_id=self.request.user.id)
-
-    def get_throttles(self):
-        if self.request.method == "POST":
-            return [AnonRateThrottle(), UserRateThrottle(), ScopedRateThrottle()]
-        return super().get_throttles()
 
     @extend_schema(
         request=WithdrawalCreateSerializer,

@@ -17,7 +17,7 @@ from messaging.api.serializers import (
 )
 from messaging.events import message_as_dict
 from wemaster.core.pagination import CursorPagination
-from wemaster.core.throttles import ScopedRateThrottle
+from wemaster.core.throttles import ScopedWriteThrottleMixin
 
 
 class ConversationPagination(CursorPagination):
@@ -72,16 +72,10 @@ class UnreadView(APIView):
         return Response(UnreadSerializer(selectors.unread_counts_for_user(user=request.user)).data)
 
 
-class MessageListView(APIView):
+class MessageListView(ScopedWriteThrottleMixin, APIView):
     """History by message-id cursor, and sending (throttled by the `message_send` scope)."""
 
     throttle_scope = "message_send"
-
-    def get_throttles(self):
-        throttles = super().get_throttles()
-        if self.request.method == "POST":
-            throttles.append(ScopedRateThrottle())
-        return throttles
 
     @extend_schema(
         parameters=[

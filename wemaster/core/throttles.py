@@ -113,3 +113,14 @@ class ScopedRateThrottle(AtomicRateThrottleMixin, throttling.ScopedRateThrottle)
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request, view)
+
+
+class ScopedWriteThrottleMixin:
+    """For views that list and create: `throttle_scope` limits the writes (POST) only,
+    on top of the default anon/user throttles that apply to every method."""
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(ScopedRateThrottle())
+        return throttles

@@ -29,5 +29,5 @@ class Command(BaseCommand):
             credentials.extend(module.seed_demo(scale=scale, progress=progress) or [])
 
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with:"))
-        for role, email, password in credentials:
+        for role, email, password in dict.fromkeys(credentials):  # apps may name the same login
             self.stdout.write(f"  {role:8} {email:36} {password}")
