@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint migrate seed venv clean serve system-deps
+.PHONY: run test lint migrate seed venv clean serve system-deps audit soak
 
 venv: $(VENV)/.installed
 
@@ -44,6 +44,18 @@ serve: venv system-deps
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	mkdir -p var/nginx
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho --app-root . --procfile deploy/Procfile start
+
+# Known vulnerabilities in the pinned runtime requirements. Needs a vulnerability database
+# (PyPI's JSON API or OSV) on the network; --strict fails when a package could not be audited,
+# so an offline run fails loudly instead of passing empty. Not part of CI (docs/RELIABILITY.md).
+audit: venv
+	$(BIN)/pip-audit --requirement requirements.txt --no-deps --disable-pip --strict --progress-spinner off
+
+# The long bank workload (10 minutes, a fault every 45 s) on a scratch database next to
+# DATABASE_URL's; the short version runs in `make test` (tests/reliability/). docs/RELIABILITY.md.
+soak: venv system-deps
+	@test -n "$$DATABASE_URL" || { echo "make soak needs DATABASE_URL (PostgreSQL)"; exit 2; }
+	$(BIN)/python -m reliability.soak --minutes $${SOAK_MINUTES:-10}
 
 lint: venv
 	$(BIN)/ruff check .
