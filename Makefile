@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint migrate seed venv clean serve system-deps audit soak
+.PHONY: run test lint migrate seed venv clean serve system-deps bench bench-quick audit soak
 
 venv: $(VENV)/.installed
 
@@ -62,3 +62,12 @@ lint: venv
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
+
+# Benchmarks (PostgreSQL on 127.0.0.1:5432 as postgres, redis-server, nginx, wrk and pgbench on PATH):
+# every goal of docs/benchmarks/README.md measured in one run; scratch databases wm_bench_*.
+bench: venv system-deps
+	$(BIN)/python -m bench.run --scale medium
+
+# The quick run reports under var/ so it never replaces the committed medium report.
+bench-quick: venv system-deps
+	$(BIN)/python -m bench.run --scale small --out var/bench/report-small

@@ -37,9 +37,10 @@ def wrk(
     tokens: list[str] | None = None,
     paths: list[str] | None = None,
     script: str = "report.lua",
+    env: dict | None = None,
 ) -> dict:
     """Run wrk once; returns {requests, rps, p50_ms, p95_ms, p99_ms, errors, non_2xx, ...}."""
-    env = dict(os.environ, WRK_TOKENS=",".join(tokens or []), WRK_PATHS=",".join(paths or []))
+    env = dict(os.environ, WRK_TOKENS=",".join(tokens or []), WRK_PATHS=",".join(paths or []), **(env or {}))
     command = _pin(
         [
             ensure_wrk(),

@@ -492,3 +492,21 @@ CELERY_BEAT_SCHEDULE.update(
 # A withdrawal in flight untouched this long lost its payout task (a Redis restart empties the
 # queue; a task that died on a dropped database connection is not retried): queue it again.
 EARNINGS_PAYOUT_REQUEUE_AFTER_SECONDS = env.int("EARNINGS_PAYOUT_REQUEUE_AFTER_SECONDS", default=900)
+
+# --- wallet ---
+# Amounts in cents. A top-up (and each auto-reload) must lie within [min, max].
+WALLET_TOP_UP_MIN_MINOR = env.int("WALLET_TOP_UP_MIN_MINOR", default=500)
+WALLET_TOP_UP_MAX_MINOR = env.int("WALLET_TOP_UP_MAX_MINOR", default=100_000)
+# Cards a student may keep (bounds the payment-method list, which is not paginated).
+WALLET_MAX_PAYMENT_METHODS = env.int("WALLET_MAX_PAYMENT_METHODS", default=10)
+# Auto-reload defaults for a new wallet (off until the student turns it on).
+WALLET_AUTO_RELOAD_DEFAULT_THRESHOLD_MINOR = env.int("WALLET_AUTO_RELOAD_DEFAULT_THRESHOLD_MINOR", default=1_000)
+WALLET_AUTO_RELOAD_DEFAULT_AMOUNT_MINOR = env.int("WALLET_AUTO_RELOAD_DEFAULT_AMOUNT_MINOR", default=2_500)
+WALLET_AUTO_RELOAD_DEFAULT_MONTHLY_CAP_MINOR = env.int("WALLET_AUTO_RELOAD_DEFAULT_MONTHLY_CAP_MINOR", default=20_000)
+# Consecutive failed reloads before auto-reload turns itself off.
+WALLET_AUTO_RELOAD_MAX_FAILURES = env.int("WALLET_AUTO_RELOAD_MAX_FAILURES", default=3)
+# A reload claimed longer ago than this (a worker died mid-way) may be taken over.
+WALLET_AUTO_RELOAD_IN_FLIGHT_TIMEOUT_SECONDS = env.int("WALLET_AUTO_RELOAD_IN_FLIGHT_TIMEOUT_SECONDS", default=300)
+# Transient gateway failures: retries of the reload task and the delay between them.
+WALLET_AUTO_RELOAD_MAX_RETRIES = env.int("WALLET_AUTO_RELOAD_MAX_RETRIES", default=5)
+WALLET_AUTO_RELOAD_RETRY_DELAY_SECONDS = env.int("WALLET_AUTO_RELOAD_RETRY_DELAY_SECONDS", default=30)

@@ -1,6 +1,7 @@
 -- Shared by every wrk scenario: optional auth header and a JSON summary on stdout.
 -- Environment: WRK_TOKENS (comma-separated API tokens, rotated per connection), WRK_PATHS
--- (comma-separated paths, rotated per request; default the URL's path).
+-- (comma-separated paths, rotated per request; default the URL's path). A path written
+-- "path|token" is always sent with that token (a read mix of users with different roles).
 local tokens = {}
 for token in string.gmatch(os.getenv("WRK_TOKENS") or "", "[^,]+") do tokens[#tokens + 1] = token end
 local paths = {}
@@ -25,7 +26,14 @@ function request()
     headers["Authorization"] = "Token " .. tokens[((counter + thread_id) % #tokens) + 1]
   end
   local path = nil
-  if #paths > 0 then path = paths[(counter % #paths) + 1] end
+  if #paths > 0 then
+    path = paths[(counter % #paths) + 1]
+    local bar = string.find(path, "|", 1, true)
+    if bar then
+      headers["Authorization"] = "Token " .. string.sub(path, bar + 1)
+      path = string.sub(path, 1, bar - 1)
+    end
+  end
   return wrk.format("GET", path, headers)
 end
 

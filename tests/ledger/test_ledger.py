@@ -296,8 +296,8 @@ def test_wallet_debit_event_is_sent_only_after_commit(django_capture_on_commit_c
     wallet = funded_wallet(StudentFactory(), 1_000)
     received = []
 
-    def receiver(sender, account_id, **kwargs):
-        received.append(account_id)
+    def receiver(sender, account_id, trigger, **kwargs):
+        received.append((account_id, trigger))
 
     student_wallet_debited.connect(receiver)
     try:
@@ -310,7 +310,16 @@ def test_wallet_debit_event_is_sent_only_after_commit(django_capture_on_commit_c
                 pass
         assert rolled_back == [] and received == []
         with django_capture_on_commit_callbacks(execute=True):
-            services.hold_create(account=wallet, amount=100, reference="kept")
-        assert received == [wallet.id]
+            hold = services.hold_create(account=wallet, amount=100, reference="kept")
+        assert received == [(wallet.id, f"hold:{hold.id}")]
+        revenue = services.platform_account(kind=AccountKind.PLATFORM_REVENUE, currency=USD)
+        with django_capture_on_commit_callbacks(execute=True):
+            charge = services.transfer(
+                kind=TransferKind.ADJUSTMENT,
+                reference="fee",
+                currency=USD,
+                legs=[services.Leg(wallet.id, -50), services.Leg(revenue.id, 50)],
+            )
+        assert received[1:] == [(wallet.id, f"transfer:{charge.id}")]
     finally:
         student_wallet_debited.disconnect(receiver)

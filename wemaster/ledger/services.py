@@ -73,7 +73,7 @@ def _post_legs(*, transfer: Transfer, legs: Sequence[Leg], accounts: dict[int, A
             raise InsufficientFunds()
         entries.append(Entry(transfer=transfer, account=account, amount=leg.amount, balance_after=account.balance))
         if leg.amount < 0 and account.kind == AccountKind.STUDENT_WALLET:
-            send_student_wallet_debited_on_commit(account.id)
+            send_student_wallet_debited_on_commit(account.id, trigger=f"transfer:{transfer.id}")
     for account_id, release in held_release.items():
         accounts[account_id].held -= release
     touched = {leg.account_id for leg in legs} | set(held_release)
@@ -125,7 +125,7 @@ def hold_create(*, account: Account, amount: int, reference: str) -> Hold:
         raise InsufficientFunds()
     hold = Hold.objects.create(account=account, amount=amount, reference=reference)
     if account.kind == AccountKind.STUDENT_WALLET:
-        send_student_wallet_debited_on_commit(account.id)
+        send_student_wallet_debited_on_commit(account.id, trigger=f"hold:{hold.id}")
     ledger_holds.labels("created").inc()
     return hold
 

@@ -1,0 +1,104 @@
+"""Wallet admin. Nothing here moves money: balances are shown from the ledger, read-only."""
+
+from django.contrib import admin
+
+from wallet.models import PaymentMethod, TopUp, Wallet
+from wemaster.core.money import format_minor
+
+
+class PaymentMethodInline(admin.TabularInline):
+    model = PaymentMethod
+    fields = ["brand", "last4", "exp_month", "exp_year", "is_default", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Wallet)
+class WalletAdmin(admin.ModelAdmin):
+    list_display = ["id", "student", "balance", "held", "auto_reload_enabled", "auto_reload_disabled_reason"]
+    list_filter = ["auto_reload_enabled"]
+    search_fields = ["student__email"]
+    list_select_related = ["student", "account"]
+    ordering = ["-id"]
+    inlines = [PaymentMethodInline]
+    # Staff may fix auto-reload settings (e.g. re-enable it); nothing that moves money is editable.
+    fields = [
+        "student",
+        "account",
+        "balance",
+        "held",
+        "auto_reload_enabled",
+        "auto_reload_threshold",
+        "auto_reload_amount",
+        "auto_reload_monthly_cap",
+        "auto_reload_consecutive_failures",
+        "auto_reload_disabled_reason",
+        "auto_reload_in_flight_since",
+        "created_at",
+    ]
+    readonly_fields = [
+        "student",
+        "account",
+        "balance",
+        "held",
+        "auto_reload_consecutive_failures",
+        "auto_reload_in_flight_since",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="balance")
+    def balance(self, wallet):
+        return format_minor(wallet.account.balance)
+
+    @admin.display(description="held")
+    def held(self, wallet):
+        return format_minor(wallet.account.held)
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(admin.ModelAdmin):
+    list_display = ["id", "wallet", "brand", "last4", "exp_month", "exp_year", "is_default", "created_at"]
+    list_filter = ["brand", "is_default"]
+    search_fields = ["wallet__student__email", "last4"]
+    readonly_fields = ["wallet", "gateway_token", "brand", "last4", "exp_month", "exp_year", "is_default", "created_at"]
+    list_select_related = ["wallet__student"]
+    ordering = ["-id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TopUp)
+class TopUpAdmin(admin.ModelAdmin):
+    list_display = ["id", "wallet", "amount_display", "currency", "status", "origin", "failure_code", "created_at"]
+    list_filter = ["status", "origin"]
+    search_fields = ["wallet__student__email", "=id", "provider_reference", "trigger"]
+    list_select_related = ["wallet__student"]
+    date_hierarchy = "created_at"
+    ordering = ["-id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, top_up):
+        return format_minor(top_up.amount)

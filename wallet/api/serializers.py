@@ -1,0 +1,93 @@
+"""Wallet API shapes. Serializers check shape only; limits and ownership are the services'."""
+
+from rest_framework import serializers
+
+from wallet.models import PaymentMethod, TopUpStatus
+from wemaster.core.money import MoneyField
+from wemaster.ledger.models import TransferKind
+
+
+class WalletErrorSerializer(serializers.Serializer):
+    """The error envelope of API.md, for the schema."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    fields = serializers.DictField(required=False)
+
+
+class AutoReloadSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(source="auto_reload_enabled")
+    threshold = MoneyField(source="auto_reload_threshold")
+    amount = MoneyField(source="auto_reload_amount")
+    payment_method = serializers.IntegerField(source="auto_reload_payment_method_id", allow_null=True)
+    monthly_cap = MoneyField(source="auto_reload_monthly_cap")
+    consecutive_failures = serializers.IntegerField(source="auto_reload_consecutive_failures")
+    disabled_reason = serializers.CharField(
+        source="auto_reload_disabled_reason", help_text="Why auto-reload turned itself off; empty otherwise."
+    )
+
+
+class WalletSerializer(serializers.Serializer):
+    balance = MoneyField(source="account.balance")
+    held = MoneyField(source="account.held")
+    available = MoneyField(source="account.available", help_text="balance − held")
+    currency = serializers.CharField(source="account.currency")
+    auto_reload = AutoReloadSerializer(source="*")
+
+
+class AutoReloadInputSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    threshold = MoneyField(min_minor=0)
+    amount = MoneyField(min_minor=1)
+    payment_method = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text="Card to charge; the default card when null."
+    )
+    monthly_cap = MoneyField(min_minor=0)
+
+
+class PaymentMethodSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PaymentMethod
+        fields = ["id", "brand", "last4", "exp_month", "exp_year", "is_default", "created_at"]
+        read_only_fields = fields
+
+
+class PaymentMethodCreateSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=64, help_text="Gateway card token, e.g. tok_visa (sandbox).")
+    make_default = serializers.BooleanField(default=False)
+
+
+class PaymentMethodUpdateSerializer(serializers.Serializer):
+    is_default = serializers.BooleanField()
+
+
+class TransactionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    type = serializers.ChoiceField(source="transfer.kind", choices=TransferKind.choices)
+    amount = MoneyField(min_minor=None, help_text="Signed: positive credits the wallet, negative debits it.")
+    balance_after = MoneyField()
+    created_at = serializers.DateTimeField()
+    reference = serializers.CharField(source="transfer.reference")
+
+
+class TransactionFilterSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=TransferKind.choices, required=False)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+
+
+class TopUpCreateSerializer(serializers.Serializer):
+    amount = MoneyField(min_minor=1)
+    payment_method = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text="Card to charge; the default card when omitted."
+    )
+
+
+class TopUpSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=TopUpStatus.choices)
+    amount = MoneyField()
+    currency = serializers.CharField()
+    payment_method = serializers.IntegerField(source="payment_method_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    transaction = TransactionSerializer(help_text="The wallet's ledger entry for this top-up.")
