@@ -15,6 +15,8 @@ from earnings import services as earnings
 from messaging import services as messaging
 from tests.accounts.factories import StudentFactory
 from tests.lessons.factories import SUBJECT, book, completed_lesson, tutor_teaching
+from wallet import selectors as wallet_selectors
+from wallet import services as wallet
 from wemaster.accounts.services import subjects_resolve
 from wemaster.ledger import services as ledger
 from wemaster.ledger.models import AccountKind, TransferKind
@@ -22,6 +24,7 @@ from wemaster.lessons import services as lessons
 
 ANYONE = frozenset({"student", "tutor", "staff"})
 TUTORS = frozenset({"tutor"})
+STUDENTS = frozenset({"student", "staff"})  # staff users in these tests are students with is_staff
 STAFF = frozenset({"staff"})
 
 
@@ -127,6 +130,25 @@ def _withdrawals_of(tutor):
     return {_withdrawal(tutor)["pk"]}
 
 
+def _payment_method(owner):
+    method = wallet.payment_method_add(wallet=wallet.wallet_ensure(student=owner), token="tok_visa")
+    return {"payment_method_id": method.pk}
+
+
+def _payment_methods_of(owner):
+    return {_payment_method(owner)["payment_method_id"]}
+
+
+def _transaction(owner):
+    method = _payment_method(owner)["payment_method_id"]
+    wallet.top_up_create(wallet=wallet.wallet_ensure(student=owner), amount=5_000, payment_method_id=method)
+    return {"transaction_id": wallet_selectors.wallet_transactions(student_id=owner.id).first().id}
+
+
+def _transactions_of(owner):
+    return {_transaction(owner)["transaction_id"]}
+
+
 MATRIX: dict[str, Entry] = {
     # --- framework, accounts ---
     "ping": Entry(public=frozenset({"get"})),
@@ -182,4 +204,14 @@ MATRIX: dict[str, Entry] = {
     "earnings-payout-methods": Entry(roles=TUTORS, owner_role="tutor", own_rows=_payout_methods_of),
     "earnings-withdrawals": Entry(roles=TUTORS, owner_role="tutor", own_rows=_withdrawals_of),
     "earnings-withdrawal-detail": Entry(roles=TUTORS, owner_role="tutor", setup=_withdrawal, private={"get": None}),
+    # --- wallet: students only, each their own ---
+    "wallet": Entry(roles=STUDENTS),
+    "wallet-auto-reload": Entry(roles=STUDENTS),
+    "wallet-payment-methods": Entry(roles=STUDENTS, own_rows=_payment_methods_of),
+    "wallet-payment-method": Entry(
+        roles=STUDENTS, setup=_payment_method, private={"patch": {"is_default": True}, "delete": None}
+    ),
+    "wallet-top-ups": Entry(roles=STUDENTS),
+    "wallet-transactions": Entry(roles=STUDENTS, own_rows=_transactions_of),
+    "wallet-transaction": Entry(roles=STUDENTS, setup=_transaction, private={"get": None}),
 }
