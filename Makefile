@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint migrate seed venv clean serve serve-deps system-deps bench bench-quick
+.PHONY: run test lint migrate seed venv clean serve serve-deps system-deps bench bench-quick audit soak
 
 venv: $(VENV)/.installed
 
@@ -33,12 +33,14 @@ test: venv
 
 # System packages (Debian), each installed only when missing. serve-deps: nginx, the one origin
 # of the production topology. system-deps: those plus Debian's chromium for the browser tests
-# (tests/live; Playwright drives /usr/bin/chromium, it never downloads a browser of its own).
+# (tests/live; Playwright drives /usr/bin/chromium, it never downloads a browser of its own)
+# and wrk, the benchmark's load generator.
 serve-deps:
 	@command -v nginx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; }
 
 system-deps: serve-deps
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 
 # The production topology on one machine against PostgreSQL and Redis from the environment:
 # nginx :8000 -> granian WSGI workers :8001 (REST) and two daphne ASGI processes :8002/:8003
@@ -48,8 +50,19 @@ serve: venv serve-deps
 	@test -n "$$DATABASE_URL" && test -n "$$REDIS_URL" || { echo "make serve needs DATABASE_URL and REDIS_URL"; exit 2; }
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	mkdir -p var/nginx
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho --app-root . --procfile deploy/Procfile start
+
+# Known vulnerabilities in the pinned runtime requirements. Needs a vulnerability database
+# (PyPI's JSON API or OSV) on the network; --strict fails when a package could not be audited,
+# so an offline run fails loudly instead of passing empty. Not part of CI (docs/RELIABILITY.md).
+audit: venv
+	$(BIN)/pip-audit --requirement requirements.txt --no-deps --disable-pip --strict --progress-spinner off
+
+# The long bank workload (10 minutes, a fault every 45 s) on a scratch database next to
+# DATABASE_URL's; the short version runs in `make test` (tests/reliability/). docs/RELIABILITY.md.
+soak: venv system-deps
+	@test -n "$$DATABASE_URL" || { echo "make soak needs DATABASE_URL (PostgreSQL)"; exit 2; }
+	$(BIN)/python -m reliability.soak --minutes $${SOAK_MINUTES:-10}
 
 lint: venv
 	$(BIN)/ruff check .

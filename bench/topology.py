@@ -33,6 +33,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+PROCFILE = ROOT / "deploy" / "Procfile"
+
+
+def procfile_command(name: str) -> str:
+    """The shell command of one Procfile process (to run it outside honcho, e.g. to kill and restart it)."""
+    for line in PROCFILE.read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    raise KeyError(name)
+
+
 def free_ports() -> dict[str, int]:
     """A free port for each listening process, so topologies of several runs on one machine
     (engineers, CI, benchmarks) never answer each other's requests."""
@@ -99,6 +110,10 @@ class Topology:
     log_path: Path | None = None
     process: subprocess.Popen | None = None
 
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['proxy']}"
+
     def env(self) -> dict:
         env = dict(os.environ)
         env.update(
@@ -134,7 +149,6 @@ class Topology:
         ]
         if busy:
             raise RuntimeError(f"ports already in use (another topology running?): {', '.join(busy)}")
-        (ROOT / "var" / "nginx").mkdir(parents=True, exist_ok=True)
         self.manage("collectstatic", "--noinput", "-v0")
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(

@@ -340,6 +340,24 @@ def withdrawal_pay_out(*, withdrawal_id: int) -> str:
         return PayoutOutcome.PAID
 
 
+def withdrawals_requeue_stuck(*, now: datetime | None = None) -> int:
+    """Queue the payout task again for withdrawals in flight and untouched for
+    EARNINGS_PAYOUT_REQUEUE_AFTER_SECONDS: their task was lost (a broker restart drops queued and
+    unacknowledged tasks; a task failing on a dropped database connection is not retried).
+    Safe to repeat: `withdrawal_pay_out` locks the row and the gateway call is idempotent.
+    Returns how many were queued."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.EARNINGS_PAYOUT_REQUEUE_AFTER_SECONDS)
+    stuck = list(
+        Withdrawal.objects.filter(status__in=IN_FLIGHT, updated_at__lt=cutoff)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    for withdrawal_id in stuck:
+        _enqueue_payout(withdrawal_id)
+    return len(stuck)
+
+
 @transaction.atomic
 def withdrawal_retry(*, withdrawal_id: int) -> Withdrawal:
     """Staff retry of a payout. A failed one starts a new round (its money goes back to payout

@@ -9,6 +9,11 @@ def earnings_clear_due() -> int:
     return services.earnings_clear_due()
 
 
+@shared_task(name="earnings.tasks.withdrawals_requeue_stuck")
+def withdrawals_requeue_stuck() -> int:
+    return services.withdrawals_requeue_stuck()
+
+
 @shared_task(bind=True, name="earnings.tasks.withdrawal_pay_out", acks_late=True, max_retries=None)
 def withdrawal_pay_out(self, withdrawal_id: int) -> str:
     """Pay a withdrawal out; transient gateway failures retry with exponential backoff

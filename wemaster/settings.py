@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "wemaster.core.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -249,14 +250,14 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["wemaster.core.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "wemaster.core.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "wemaster.core.throttles.AnonRateThrottle",
         "wemaster.core.throttles.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "wemaster.core.schema.ApiAutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -486,9 +487,16 @@ CELERY_BEAT_SCHEDULE.update(
         "earnings-clearance": {
             "task": "earnings.tasks.earnings_clear_due",
             "schedule": env.int("EARNINGS_CLEARANCE_EVERY_SECONDS", default=600),
-        }
+        },
+        "earnings-payout-requeue": {
+            "task": "earnings.tasks.withdrawals_requeue_stuck",
+            "schedule": env.int("EARNINGS_PAYOUT_REQUEUE_EVERY_SECONDS", default=300),
+        },
     }
 )
+# A withdrawal in flight untouched this long lost its payout task (a Redis restart empties the
+# queue; a task that died on a dropped database connection is not retried): queue it again.
+EARNINGS_PAYOUT_REQUEUE_AFTER_SECONDS = env.int("EARNINGS_PAYOUT_REQUEUE_AFTER_SECONDS", default=900)
 
 # --- wallet ---
 # Amounts in cents. A top-up (and each auto-reload) must lie within [min, max].

@@ -105,6 +105,13 @@ def api_exception_handler(exc, context):
         logger.warning("database unavailable", extra={"error": str(exc)})
         unavailable = ServiceUnavailable()
         return Response(error_body(unavailable.code, unavailable.detail), status=unavailable.status_code)
+    if isinstance(exc, OverflowError):
+        # An integer beyond the database's range (SQLite refuses to bind it; PostgreSQL lookups
+        # turn it into an empty result): as a path id no such object exists, elsewhere it is
+        # bad input.
+        if any(isinstance(value, int) and abs(value) >= 2**63 for value in context.get("kwargs", {}).values()):
+            return Response(error_body("not_found", "Not found."), status=status.HTTP_404_NOT_FOUND)
+        return Response(error_body("validation_error", "A number is out of range."), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -9,6 +9,7 @@ effect, so it exists exactly when the effect committed. Validation errors (400) 
 """
 
 import hashlib
+import json
 from functools import wraps
 
 import orjson
@@ -44,7 +45,13 @@ def _endpoint(request, kwargs) -> str:
 
 
 def _body_hash(request) -> str:
-    return hashlib.sha256(orjson.dumps(request.data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    try:
+        canonical = orjson.dumps(request.data, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        # orjson refuses what JSON allows but it cannot hold (integers beyond 64 bits): such a
+        # body is still hashed, deterministically, and then refused by validation, not a 500.
+        canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def _claim(user_id: int, key: str) -> None:

@@ -1,5 +1,6 @@
 """Keyset (cursor) pagination for every list; OFFSET pagination does not exist here."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 
@@ -25,6 +26,14 @@ class CursorPagination(pagination.CursorPagination):
         try:
             return super().decode_cursor(request)
         except pagination.NotFound as exc:
+            raise InvalidCursor() from exc
+
+    def paginate_queryset(self, queryset, request, view=None):
+        # A well-formed cursor may still carry a forged position that the ordering field cannot
+        # take (e.g. a number for a datetime ordering): that is a bad cursor, not a server error.
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (DjangoValidationError, ValueError, TypeError, OverflowError) as exc:
             raise InvalidCursor() from exc
 
     def get_page_size(self, request):

@@ -1,0 +1,3 @@
+"""Reliability suite: a live production topology, a Jepsen-style bank workload with its
+checker, and the faults injected into it. Tests live in tests/reliability/; `make soak`
+runs the long version (docs/RELIABILITY.md)."""

@@ -1,0 +1,230 @@
+"""Judges a workload's history against the database, the way a bank auditor would.
+
+Checks (docs/RELIABILITY.md):
+  sampled      during the run: no negative wallet or available balance, held within balance
+  determinate  every operation ends with a final answer (indeterminate ones are replayed with
+               their own Idempotency-Key once the system is healthy: the stored answer decides)
+  maps_once    every 2xx money response maps to exactly one ledger effect by reference
+  no_orphans   every client-caused transfer or hold maps to a 2xx answer (declined top-ups are
+               recorded failures and moved nothing)
+  client_view  each student's balance and held amount equal what the 2xx answers add up to
+  payouts      every withdrawal ends paid (exactly one successful gateway payout, one payout
+               transfer) or failed (no successful payout, the money returned)
+  reconcile    `find_discrepancies()` (every balance equals the sum of its entries, transfers
+               sum to zero, no negative wallet, app invariants) is empty
+"""
+
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import F, Q
+
+from reliability.client import ApiClient, Operation
+from reliability.workload import Workload, cents
+
+
+@dataclass
+class Verdict:
+    problems: dict[str, list[str]] = field(default_factory=dict)
+    figures: dict[str, int] = field(default_factory=dict)
+
+    def add(self, check: str, problems: list[str]) -> None:
+        self.problems[check] = problems
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.problems.values())
+
+    def summary(self) -> str:
+        lines = [f"{name}: {len(found)} problem(s)" for name, found in self.problems.items()]
+        for name, found in self.problems.items():
+            lines += [f"  {name}: {problem}" for problem in found[:10]]
+        return "\n".join(lines)
+
+
+def sampled_invariants() -> list[str]:
+    """The cheap invariants, read while the workload runs."""
+    from wemaster.ledger.models import MAY_GO_NEGATIVE, Account
+
+    bad = Account.objects.filter(
+        (Q(balance__lt=0) & ~Q(kind__in=MAY_GO_NEGATIVE)) | Q(held__lt=0) | (Q(held__gt=0) & Q(held__gt=F("balance")))
+    ).values_list("id", "kind", "balance", "held")
+    return [f"account {i} ({kind}) balance {balance} held {held}" for i, kind, balance, held in bad]
+
+
+def resolve_indeterminate(workload: Workload) -> int:
+    """Replay each operation that ended without a final answer, with its own key."""
+    unresolved = [op for op in workload.history.snapshot() if op.indeterminate and op.method != "GET"]
+    for op in unresolved:
+        ApiClient(workload.base_url, _token(workload, op), None, retry_budget=60).replay(op)
+    return len(unresolved)
+
+
+def _token(workload: Workload, op: Operation) -> str:
+    for actor in [*workload.students, *workload.tutors, workload.staff]:
+        if actor.id == op.actor:
+            return actor.token
+    raise LookupError(op.actor)
+
+
+def wait_for_withdrawals(broker, timeout: float = 90.0) -> list[int]:
+    """Wait until no withdrawal is in flight (the beat thread has stopped: requeue here).
+    Returns the ids still in flight."""
+    from earnings.models import IN_FLIGHT, Withdrawal
+
+    deadline = time.monotonic() + timeout
+    last_requeue = 0.0
+    while True:
+        in_flight = list(Withdrawal.objects.filter(status__in=IN_FLIGHT).values_list("id", flat=True))
+        if not in_flight or time.monotonic() > deadline:
+            return in_flight
+        if time.monotonic() - last_requeue > 3:
+            broker.send_task("earnings.tasks.withdrawals_requeue_stuck")
+            last_requeue = time.monotonic()
+        time.sleep(0.5)
+
+
+def check(workload: Workload) -> Verdict:
+    from earnings.models import Withdrawal, WithdrawalStatus
+    from wallet.models import TopUp
+    from wemaster.core.models import GatewayCall
+    from wemaster.ledger.models import Account, AccountKind, HoldStatus, Transfer, TransferKind
+    from wemaster.ledger.reconcile import find_discrepancies
+    from wemaster.lessons.models import Lesson, RefundRequest
+
+    verdict = Verdict()
+    verdict.add("sampled", sorted({p for sample in workload.samples for p in sample}))
+    verdict.figures["samples"] = len(workload.samples)
+    verdict.figures["replayed"] = resolve_indeterminate(workload)
+    operations = workload.history.snapshot()
+    verdict.add(
+        "determinate",
+        [
+            f"{op.name} {op.path} still {op.status} {op.code}"
+            for op in operations
+            if op.indeterminate and op.method != "GET"
+        ],
+    )
+    verdict.figures["operations"] = len(operations)
+    verdict.figures["attempts"] = sum(len(op.attempts) for op in operations)
+    verdict.figures["operations_2xx"] = sum(op.ok for op in operations)
+    verdict.figures["in_flight_withdrawals"] = len(wait_for_withdrawals(workload.broker))
+    refusals = Counter(f"{op.name} {op.status} {op.code}" for op in operations if not op.ok and op.method != "GET")
+    verdict.figures.update({f"refused {key}": n for key, n in refusals.items()})
+
+    ok = defaultdict(list)
+    for op in operations:
+        if op.ok:
+            ok[op.name].append(op)
+    lessons = {lesson.id: lesson for lesson in Lesson.objects.all()}
+    transfers = Counter(Transfer.objects.values_list("kind", "reference"))
+    problems = []
+
+    def expect_once(kind, reference, what):
+        if transfers[(kind, reference)] != 1:
+            problems.append(f"{what}: {transfers[(kind, reference)]} {kind} transfer(s) {reference}")
+
+    top_up_ids = {op.response["id"] for op in ok["top_up"]}
+    for top_up_id in top_up_ids:
+        expect_once(TransferKind.TOP_UP, f"top_up:{top_up_id}", f"top-up {top_up_id}")
+    booked = {op.response["id"] for op in ok["book"]}
+    holds = Counter(Lesson.objects.filter(id__in=booked).values_list("hold_id", flat=True))
+    problems += [f"hold {hold} shared by {n} lessons" for hold, n in holds.items() if n != 1]
+    problems += [f"booked lesson {i} missing" for i in booked - set(lessons)]
+    completed = {op.response["id"] for op in ok["complete"]}
+    for lesson_id in completed:
+        expect_once(TransferKind.LESSON_CHARGE, lessons[lesson_id].charge_reference, f"completed lesson {lesson_id}")
+    cancelled = {op.response["id"]: op for op in ok["cancel"]}
+    for lesson_id, op in cancelled.items():
+        if cents(op.response.get("cancellation_fee")):
+            expect_once(
+                TransferKind.LESSON_CANCELLATION_FEE,
+                lessons[lesson_id].charge_reference,
+                f"late-cancelled lesson {lesson_id}",
+            )
+    approved = {op.response["id"] for op in ok["refund_approve"]}
+    refund_lessons = dict(RefundRequest.objects.values_list("id", "lesson_id"))
+    for refund_id in approved:
+        lesson = lessons[refund_lessons[refund_id]]
+        expect_once(TransferKind.REFUND, lesson.charge_reference, f"approved refund {refund_id}")
+    withdrawals = {w.id: w for w in Withdrawal.objects.all()}
+    requested = {op.response["id"] for op in ok["withdraw"]}
+    for withdrawal_id in requested:
+        expect_once(TransferKind.WITHDRAWAL, withdrawals[withdrawal_id].gateway_key, f"withdrawal {withdrawal_id}")
+    verdict.add("maps_once", problems)
+
+    charge_refs = {lesson.charge_reference: lesson.id for lesson in lessons.values()}
+    approved_lessons = {refund_lessons[r] for r in approved}
+    fee_lessons = {i for i, op in cancelled.items() if cents(op.response.get("cancellation_fee"))}
+    keys = {w.gateway_key: w.id for w in withdrawals.values()}
+    caused_by = {
+        TransferKind.TOP_UP: lambda ref: int(ref.split(":")[1]) in top_up_ids,
+        TransferKind.LESSON_CHARGE: lambda ref: charge_refs.get(ref) in completed,
+        TransferKind.LESSON_CANCELLATION_FEE: lambda ref: charge_refs.get(ref) in fee_lessons,
+        TransferKind.REFUND: lambda ref: charge_refs.get(ref) in approved_lessons,
+        TransferKind.WITHDRAWAL: lambda ref: keys.get(ref) in requested,
+    }
+    orphans = [
+        f"{kind} {ref} has no 2xx answer" for (kind, ref) in transfers if kind in caused_by and not caused_by[kind](ref)
+    ]
+    orphans += [f"hold of lesson {i} has no 2xx booking" for i in set(lessons) - booked]
+    declined = set(TopUp.objects.filter(status="failed").values_list("id", flat=True))
+    orphans += [f"failed top-up {i} moved money" for i in declined if transfers[(TransferKind.TOP_UP, f"top_up:{i}")]]
+    verdict.add("no_orphans", orphans)
+
+    prices = {i: lesson.price for i, lesson in lessons.items()}
+    balance, held = Counter(), Counter()
+    for op in ok["top_up"]:
+        balance[op.actor] += cents(op.response["amount"])
+    for op in ok["book"]:
+        held[op.actor] += cents(op.response["price"])
+    for lesson_id in completed | set(cancelled):
+        held[lessons[lesson_id].student_id] -= prices[lesson_id]
+    for lesson_id in completed:
+        balance[lessons[lesson_id].student_id] -= prices[lesson_id]
+    for lesson_id, op in cancelled.items():
+        balance[lessons[lesson_id].student_id] -= cents(op.response.get("cancellation_fee"))
+    for refund_id in approved:
+        lesson = lessons[refund_lessons[refund_id]]
+        balance[lesson.student_id] += lesson.price
+    wallets = Account.objects.filter(kind=AccountKind.STUDENT_WALLET, owner_id__in=[s.id for s in workload.students])
+    view = []
+    for owner_id, actual_balance, actual_held in wallets.values_list("owner_id", "balance", "held"):
+        if (actual_balance, actual_held) != (balance[owner_id], held[owner_id]):
+            view.append(
+                f"student {owner_id}: ledger {actual_balance}/{actual_held} held, "
+                f"answers add up to {balance[owner_id]}/{held[owner_id]}"
+            )
+    finished = Lesson.objects.filter(id__in=completed | set(cancelled), hold__status=HoldStatus.PENDING)
+    view += [f"hold of finished lesson {i} is still pending" for i in finished.values_list("id", flat=True)]
+    verdict.add("client_view", view)
+
+    payouts = Counter(
+        GatewayCall.objects.filter(operation=GatewayCall.Operation.PAYOUT, succeeded=True).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    payout_problems = []
+    for withdrawal in withdrawals.values():
+        key = withdrawal.gateway_key
+        if withdrawal.status == WithdrawalStatus.PAID:
+            if payouts[key] != 1 or transfers[(TransferKind.PAYOUT, key)] != 1:
+                payout_problems.append(
+                    f"paid withdrawal {withdrawal.id}: {payouts[key]} payouts, "
+                    f"{transfers[(TransferKind.PAYOUT, key)]} payout transfers"
+                )
+        elif withdrawal.status == WithdrawalStatus.FAILED:
+            if payouts[key] or transfers[(TransferKind.PAYOUT_REVERSAL, key)] != 1:
+                payout_problems.append(
+                    f"failed withdrawal {withdrawal.id}: {payouts[key]} payouts, "
+                    f"{transfers[(TransferKind.PAYOUT_REVERSAL, key)]} reversals"
+                )
+        else:
+            payout_problems.append(f"withdrawal {withdrawal.id} ended {withdrawal.status}")
+    verdict.add("payouts", payout_problems)
+    verdict.add("reconcile", find_discrepancies())
+    verdict.figures.update({f"2xx_{name}": len(ops) for name, ops in ok.items()})
+    verdict.figures["withdrawals_paid"] = sum(w.status == WithdrawalStatus.PAID for w in withdrawals.values())
+    verdict.figures["withdrawals_failed"] = sum(w.status == WithdrawalStatus.FAILED for w in withdrawals.values())
+    return verdict

@@ -1,0 +1,33 @@
+"""The OpenAPI schema class: every operation documents the error envelope for the statuses the
+shared conventions can answer anywhere (API.md, Conventions), unless the view declared them.
+
+400 bad input, 401 no or bad token, 403 role, 404 someone else's or no object, 429 throttled,
+503 a backing service down; writes add 409 (conflicts, Idempotency-Key in use) and 422
+(Idempotency-Key reused); requests with a body add 413 (too large) and 415 (not JSON).
+"""
+
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine code, e.g. `validation_error`, `not_found`.")
+    detail = serializers.CharField()
+    fields = serializers.DictField(required=False, help_text="Field errors of a `validation_error`.")
+
+
+COMMON = ("400", "401", "403", "404", "429", "503")
+WRITES = ("409", "422")
+WITH_BODY = ("413", "415")
+
+
+class ApiAutoSchema(AutoSchema):
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        codes = list(COMMON)
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            codes += WRITES + WITH_BODY
+        for code in codes:
+            if code not in responses:
+                responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+        return responses
