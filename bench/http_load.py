@@ -40,7 +40,13 @@ def wrk(
     env: dict | None = None,
 ) -> dict:
     """Run wrk once; returns {requests, rps, p50_ms, p95_ms, p99_ms, errors, non_2xx, ...}."""
-    env = dict(os.environ, WRK_TOKENS=",".join(tokens or []), WRK_PATHS=",".join(paths or []), **(env or {}))
+    env = dict(
+        os.environ,
+        WRK_TOKENS=",".join(tokens or []),
+        WRK_PATHS=",".join(paths or []),
+        WRK_LUA_DIR=str(LUA),
+        **(env or {}),
+    )
     command = _pin(
         [
             ensure_wrk(),
