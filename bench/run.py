@@ -40,35 +40,37 @@ PROFILES = {
 }
 CLIENTS = 8  # booking vs pgbench: the same client count on both sides
 # What limits the missed goals, from py-spy profiles of a granian worker under the same load
-# (`py-spy record -p <worker> -f raw`, medium data); kept with the report because each run
-# regenerates it.
+# (`py-spy record -p <worker> -f raw`, medium data) and what was changed because of them; kept
+# with the report because each run regenerates it.
 ANALYSIS = [
-    "Hot reads / ceiling (missed): in a worker serving the cached posts list, ~30% of samples are "
-    "token authentication: `authtoken_token` and `accounts_user` are cachalot-cached, so every "
-    "request still makes Redis round trips (cachalot + tag versions) before the view's own cached "
-    "value; the view's cache hit itself is cheap. With 2 granian workers and one blocking thread "
-    "each, any Redis/PostgreSQL round trip idles the worker. Next steps: a per-process memory "
-    "level for token -> user (short TTL, invalidated by the token tag), more granian blocking "
-    "threads or workers per core.",
-    "Booking TPS / pgbench (missed): py-spy shows the worker busy only ~45% of the time during "
-    "the booking run; the rest is waiting on PostgreSQL (about 10 statements and a commit per "
-    "booking: idempotency row, tutor row lock, overlap check, hold, lesson, select) and Redis "
-    "(cachalot invalidation of the locked tutor profile). Effective concurrency is 2 (granian "
-    "workers x 1 blocking thread) against pgbench's 8 connections. Raising "
-    "`--blocking-threads` / `WEB_WORKERS` is the first lever; fewer round trips per booking the second.",
-    "Cached / uncached (partly missed): cached p50 sits at ~4.5 ms, which is the per-request "
-    "floor of authentication + middleware + rendering on this machine (ping is ~0.5 ms of it); "
-    "the ratio is judged against uncached queries that are themselves fast (earnings overview "
-    "~9 ms, analytics ~28 ms, posts list ~48 ms), so 0.1 needs the floor above to shrink too.",
-    "Redis stopped (missed on medium): p95 doubled with Redis killed versus a flushed (cold) "
-    "Redis. The non-2xx in that row's detail are the wallet summary's 404s (the wallet app was not "
-    "merged when this report was made), not Redis errors. The cache breaker covers `get_or_compute`; "
-    "cachalot (token and user lookups) still tries Redis on every request until its own timeouts, "
-    "which is the likely cost: wrapping cachalot's cache backend in the same breaker is the fix to try.",
-    "Websocket lost messages (missed, 2-4 of a few hundred): daphne logged channel-layer "
-    "`Timeout reading from` Redis and, when 1,000 sockets close at once, `MaxConnectionsError: "
-    "Too many connections` from the channels-redis connection pool; the lost events are still "
-    "in the replay log (a reconnect with `?since=` gets them).",
+    "Hot reads / ceiling: the first profile showed ~30% of a worker in token authentication "
+    "(an ORM query compiled and hashed by cachalot, then fetched from Redis) and workers idle on "
+    "every round trip with one thread each. Since then token -> user is served from the platform "
+    "cache's memory level and granian runs 4 threads per worker: tutor directory 0.19 -> ~0.59, "
+    "earnings overview 0.14 -> ~0.69, unread counts 0.16 -> ~0.50 on medium. What still limits: "
+    "the signed-in posts list merges the caller's reactions with one PostgreSQL query per request "
+    "on top of the shared cached page, and the wallet summary reads the ledger row on every "
+    "request by design (a balance is never served from a cache); any request that touches "
+    "PostgreSQL pays a pool checkout, ORM compilation and a round trip on the same two cores as "
+    "the database, nginx and wrk.",
+    "Booking TPS / pgbench: a booking is ~12 statements (advisory lock and lookup of the "
+    "Idempotency-Key, tutor row lock, overlap check, conditional hold update, hold and lesson "
+    "inserts, key insert, commit) plus DRF's per-request work; TPC-B is 5 statements with no "
+    "application layer. 0.33 of pgbench's ~4,400 tps would need ~1,450 bookings/s, i.e. under "
+    "0.7 ms of CPU per booking across both cores, below the framework's own floor here (the bare "
+    "ping view tops out near 4,800 req/s). At the service level (no HTTP) holds reach ~0.35 of "
+    "pgbench (issue #4).",
+    "Cached / uncached: cached p50 is 1.2-1.4 ms for the earnings overview and analytics, which is "
+    "the per-request floor (authentication, middleware, rendering) at c=2; the uncached computes "
+    "are themselves only 7-13 ms on this data, so 0.1 would need a floor under ~0.8 ms. The posts "
+    "list adds the per-user reaction query to its cached page (3.7 ms).",
+    "Redis stopped: measured against the read mix with every cache off (the steady state of a "
+    "cold cache); the breaker keeps Redis timeouts off the request path (0 non-2xx).",
+    "Websocket lost messages: the ASGI logs showed consumers crashing with `Timeout reading from` "
+    "Redis: redis-py 8 reads with a 5 s socket timeout by default, exactly channels-redis' BZPOPMIN "
+    "wait, so under load the read timed out first and the client was disconnected (its events stay "
+    "in the replay log; this benchmark's clients do not reconnect). The channel layer now reads "
+    "with a 15 s timeout (CHANNEL_REDIS_SOCKET_TIMEOUT) and a 1,000-connection pool.",
 ]
 
 

@@ -165,9 +165,16 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 # redis-py's asyncio pool refuses work past max_connections (default 100):
-                # a thousand sockets joining their groups at once need more.
+                # a thousand sockets joining their groups at once need more. redis-py 8 reads
+                # with a 5 s socket timeout by default, exactly channels-redis' BZPOPMIN wait:
+                # under load the read timed out first and the consumer crashed (the client was
+                # disconnected), so the read timeout must exceed that wait.
                 "hosts": [
-                    {"address": REDIS_URL, "max_connections": env.int("CHANNEL_REDIS_MAX_CONNECTIONS", default=1000)}
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": env.int("CHANNEL_REDIS_MAX_CONNECTIONS", default=1000),
+                        "socket_timeout": env.float("CHANNEL_REDIS_SOCKET_TIMEOUT", default=15.0),
+                    }
                 ],
                 "prefix": f"{CACHE_KEY_PREFIX}:asgi",
                 "capacity": env.int("CHANNEL_CAPACITY", default=200),

@@ -131,3 +131,30 @@ def test_production_passes_check_deploy():
         timeout=110,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_channel_layer_reads_outlast_its_blocking_pop():
+    """channels-redis blocks up to `brpop_timeout` s in BZPOPMIN; a socket read timeout of the
+    same length (redis-py 8's default) crashes consumers under load."""
+    from channels_redis.core import RedisChannelLayer
+
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django, json; django.setup(); from django.conf import settings as s; "
+            "print(json.dumps(s.CHANNEL_LAYERS['default']['CONFIG']['hosts'][0]))",
+        ],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if k not in SERVICE_VARS},
+            "REDIS_URL": "redis://cache.internal:6379/3",
+            "DJANGO_SETTINGS_MODULE": "wemaster.settings",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    host = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert host["socket_timeout"] > RedisChannelLayer.brpop_timeout
+    assert host["max_connections"] >= 1000
