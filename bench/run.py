@@ -46,8 +46,9 @@ ANALYSIS = [
     "Hot reads / ceiling: the first profile showed ~30% of a worker in token authentication "
     "(an ORM query compiled and hashed by cachalot, then fetched from Redis) and workers idle on "
     "every round trip with one thread each. Since then token -> user is served from the platform "
-    "cache's memory level and granian runs 4 threads per worker: tutor directory 0.19 -> ~0.59, "
-    "earnings overview 0.14 -> ~0.69, unread counts 0.16 -> ~0.50 on medium. What still limits: "
+    "cache's memory level and granian runs 4 threads per worker: on medium, tutor directory "
+    "0.19 -> 0.57-0.59, earnings overview 0.14 -> 0.58-0.69, unread counts 0.16 -> ~0.50 over "
+    "two runs (the ceiling itself swings with the shared machine). What still limits: "
     "the signed-in posts list merges the caller's reactions with one PostgreSQL query per request "
     "on top of the shared cached page, and the wallet summary reads the ledger row on every "
     "request by design (a balance is never served from a cache); any request that touches "
@@ -63,14 +64,15 @@ ANALYSIS = [
     "Cached / uncached: cached p50 is 1.2-1.4 ms for the earnings overview and analytics, which is "
     "the per-request floor (authentication, middleware, rendering) at c=2; the uncached computes "
     "are themselves only 7-13 ms on this data, so 0.1 would need a floor under ~0.8 ms. The posts "
-    "list adds the per-user reaction query to its cached page (3.7 ms).",
+    "list adds the per-user reaction query to its cached page (3.2-3.7 ms).",
     "Redis stopped: measured against the read mix with every cache off (the steady state of a "
     "cold cache); the breaker keeps Redis timeouts off the request path (0 non-2xx).",
     "Websocket lost messages: the ASGI logs showed consumers crashing with `Timeout reading from` "
     "Redis: redis-py 8 reads with a 5 s socket timeout by default, exactly channels-redis' BZPOPMIN "
     "wait, so under load the read timed out first and the client was disconnected (its events stay "
     "in the replay log; this benchmark's clients do not reconnect). The channel layer now reads "
-    "with a 15 s timeout (CHANNEL_REDIS_SOCKET_TIMEOUT) and a 1,000-connection pool.",
+    "with a 15 s timeout (CHANNEL_REDIS_SOCKET_TIMEOUT) and a 1,000-connection pool: 2 lost "
+    "before the change, 0 after, on medium.",
 ]
 
 
