@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from wallet.models import PaymentMethod, TopUp, Wallet
-from wemaster.core.admin_money import money_column
+from wemaster.core.admin_money import ReadOnlyMoneyAdmin, money_column
 
 
 class PaymentMethodInline(admin.TabularInline):
@@ -77,21 +77,12 @@ class PaymentMethodAdmin(admin.ModelAdmin):
 
 
 @admin.register(TopUp)
-class TopUpAdmin(admin.ModelAdmin):
+class TopUpAdmin(ReadOnlyMoneyAdmin):
     list_display = ["id", "wallet", "amount_display", "status", "origin", "failure_code", "created_at"]
     list_filter = ["status", "origin"]
     search_fields = ["wallet__student__email", "=id", "provider_reference", "trigger"]
     list_select_related = ["wallet__student"]
     date_hierarchy = "created_at"
     ordering = ["-id"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     amount_display = money_column("amount")

@@ -7,14 +7,6 @@ from wemaster.core.money import MoneyField
 from wemaster.ledger.models import TransferKind
 
 
-class WalletErrorSerializer(serializers.Serializer):
-    """The error envelope of API.md, for the schema."""
-
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    fields = serializers.DictField(required=False)
-
-
 class AutoReloadSerializer(serializers.Serializer):
     enabled = serializers.BooleanField(source="auto_reload_enabled")
     threshold = MoneyField(source="auto_reload_threshold")

@@ -15,7 +15,6 @@ from wallet.api.serializers import (
     TopUpSerializer,
     TransactionFilterSerializer,
     TransactionSerializer,
-    WalletErrorSerializer,
     WalletSerializer,
 )
 from wallet.errors import NotAStudent
@@ -23,6 +22,7 @@ from wallet.models import TopUpStatus
 from wemaster.core.errors import NotFound, error_response
 from wemaster.core.idempotency import idempotent
 from wemaster.core.payments import CardDeclined
+from wemaster.core.schema import ErrorSerializer
 from wemaster.core.throttles import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -52,7 +52,7 @@ class StudentWalletView(APIView):
 
 
 class WalletView(StudentWalletView):
-    @extend_schema(responses={200: WalletSerializer, 403: WalletErrorSerializer})
+    @extend_schema(responses={200: WalletSerializer, 403: ErrorSerializer})
     def get(self, request):
         wallet = selectors.wallet_with_account(student_id=request.user.id) or self.wallet()
         return Response(WalletSerializer(wallet).data)
@@ -84,7 +84,7 @@ class PaymentMethodListView(StudentWalletView):
     @extend_schema(
         request=PaymentMethodCreateSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: PaymentMethodSerializer, 400: WalletErrorSerializer},
+        responses={201: PaymentMethodSerializer, 400: ErrorSerializer},
     )
     @idempotent
     def post(self, request):
@@ -104,7 +104,7 @@ class PaymentMethodDetailView(StudentWalletView):
         return method
 
     @extend_schema(
-        request=PaymentMethodUpdateSerializer, responses={200: PaymentMethodSerializer, 404: WalletErrorSerializer}
+        request=PaymentMethodUpdateSerializer, responses={200: PaymentMethodSerializer, 404: ErrorSerializer}
     )
     def patch(self, request, payment_method_id: int):
         data = PaymentMethodUpdateSerializer(data=request.data)
@@ -114,7 +114,7 @@ class PaymentMethodDetailView(StudentWalletView):
         )
         return Response(PaymentMethodSerializer(method).data)
 
-    @extend_schema(responses={204: OpenApiResponse(description="Deleted"), 404: WalletErrorSerializer})
+    @extend_schema(responses={204: OpenApiResponse(description="Deleted"), 404: ErrorSerializer})
     def delete(self, request, payment_method_id: int):
         services.payment_method_delete(payment_method=self.payment_method(payment_method_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -129,9 +129,9 @@ class TopUpView(StudentWalletView):
         parameters=[IDEMPOTENCY_KEY],
         responses={
             201: TopUpSerializer,
-            400: WalletErrorSerializer,
-            402: OpenApiResponse(WalletErrorSerializer, description="`card_declined`: a failed top-up is recorded"),
-            503: OpenApiResponse(WalletErrorSerializer, description="Transient gateway failure; retry"),
+            400: ErrorSerializer,
+            402: OpenApiResponse(ErrorSerializer, description="`card_declined`: a failed top-up is recorded"),
+            503: OpenApiResponse(ErrorSerializer, description="Transient gateway failure; retry"),
         },
     )
     @idempotent

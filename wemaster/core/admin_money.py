@@ -30,9 +30,10 @@ def money_column(field: str, *, description: str | None = None, currency: str = 
     return column
 
 
-class ReadOnlyMoneyAdmin(admin.ModelAdmin):
+class ReadOnlyAdminMixin:
     """Staff look and act through admin actions (which call services); nothing is added,
-    edited or deleted by hand, so no balance or amount can be changed from here."""
+    edited or deleted by hand, so no balance or amount can be changed from here.
+    For ModelAdmins and inlines alike."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -42,3 +43,7 @@ class ReadOnlyMoneyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyMoneyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass

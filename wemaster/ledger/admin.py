@@ -2,24 +2,11 @@
 
 from django.contrib import admin
 
-from wemaster.core.admin_money import money_column
+from wemaster.core.admin_money import ReadOnlyAdminMixin, ReadOnlyMoneyAdmin, money_column
 from wemaster.ledger.models import Account, Entry, Hold, Transfer
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Staff may look, never edit: balances and entries change only through ledger services."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class EntryInline(admin.TabularInline):
+class EntryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Entry
     fields = ["id", "account", "amount_display", "balance_after_display", "created_at"]
     readonly_fields = fields
@@ -30,21 +17,12 @@ class EntryInline(admin.TabularInline):
     amount_display = money_column("amount", currency="account.currency")
     balance_after_display = money_column("balance_after", currency="account.currency")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("account")
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
+class AccountAdmin(ReadOnlyMoneyAdmin):
     list_display = ["id", "kind", "owner", "balance_display", "held_display", "created_at"]
     list_filter = ["kind", "currency"]
     search_fields = ["owner__email", "=id"]
@@ -56,7 +34,7 @@ class AccountAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Transfer)
-class TransferAdmin(ReadOnlyAdmin):
+class TransferAdmin(ReadOnlyMoneyAdmin):
     list_display = ["id", "kind", "reference", "currency", "description", "created_at"]
     list_filter = ["kind", "currency"]
     search_fields = ["reference", "entries__account__owner__email"]
@@ -70,7 +48,7 @@ class TransferAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(ReadOnlyAdmin):
+class EntryAdmin(ReadOnlyMoneyAdmin):
     list_display = ["id", "transfer", "account", "amount_display", "balance_after_display", "created_at"]
     list_filter = ["transfer__kind", "account__kind"]
     search_fields = ["transfer__reference", "account__owner__email"]
@@ -81,7 +59,7 @@ class EntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Hold)
-class HoldAdmin(ReadOnlyAdmin):
+class HoldAdmin(ReadOnlyMoneyAdmin):
     list_display = ["id", "reference", "account", "amount_display", "status", "created_at", "resolved_at"]
     list_filter = ["status"]
     search_fields = ["reference", "account__owner__email"]
