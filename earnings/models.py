@@ -7,6 +7,8 @@ drive clearance and payouts. The app knows nothing of lessons: the booking flow
 subject, student and minutes copied in, so analytics need no join outside this app.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -92,11 +94,16 @@ class WithdrawalStatus(models.TextChoices):
 IN_FLIGHT = (WithdrawalStatus.REQUESTED, WithdrawalStatus.PROCESSING)
 
 
+def new_provider_key() -> str:
+    return f"payout_{uuid.uuid4().hex}"
+
+
 class Withdrawal(models.Model):
     """A payout of available earnings. At most one in flight per tutor (a partial unique index).
 
-    `round` counts staff retries of a failed payout; each round has its own gateway
-    idempotency key and its own ledger references.
+    The row is the payout's intent: committed before the provider is called. `round` counts
+    staff retries of a failed payout; each round has its own `provider_key` (the idempotency
+    key at the provider, never reused) and its own ledger references (`gateway_key`).
     """
 
     tutor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="withdrawals")
@@ -108,6 +115,7 @@ class Withdrawal(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     failure_reason = models.CharField(max_length=200, blank=True)
     provider_reference = models.CharField(max_length=64, blank=True)
+    provider_key = models.CharField(max_length=64, unique=True, default=new_provider_key, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -129,5 +137,5 @@ class Withdrawal(models.Model):
 
     @property
     def gateway_key(self) -> str:
-        """The payout's idempotency key at the gateway: the withdrawal id (plus the retry round)."""
+        """The round's ledger reference: the withdrawal id (plus the retry round)."""
         return f"withdrawal:{self.pk}" if self.round == 0 else f"withdrawal:{self.pk}:round:{self.round}"

@@ -1,8 +1,13 @@
 """Earnings invariants, run by `manage.py reconcile`."""
 
-from django.db.models import F, Sum
+from datetime import timedelta
 
-from earnings.models import Earning, EarningStatus
+from django.conf import settings
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from earnings.models import IN_FLIGHT, Earning, EarningStatus, Withdrawal, WithdrawalStatus
+from wemaster.core.payments import Kind, get_gateway
 from wemaster.ledger.models import Account, AccountKind, Transfer, TransferKind
 
 
@@ -54,4 +59,34 @@ def earnings_split_adds_up() -> list[str]:
     return [f"earning {earning_id}: commission + net != gross" for earning_id in bad]
 
 
-CHECKS = [pending_balances_match_pending_earnings, cleared_earnings_have_one_clearance, earnings_split_adds_up]
+def provider_payouts_match_withdrawals() -> list[str]:
+    """Every payout the provider made matches one paid withdrawal (its current round's key) of the
+    same amount and currency, and every paid withdrawal matches a payout; withdrawals in flight
+    for longer than PAYMENTS_UNRESOLVED_REPORT_AFTER_SECONDS are reported."""
+    payouts = {record.key: record for record in get_gateway().records(kind=Kind.PAYOUT) if record.succeeded}
+    report_before = timezone.now() - timedelta(seconds=settings.PAYMENTS_UNRESOLVED_REPORT_AFTER_SECONDS)
+    problems = []
+    rows = Withdrawal.objects.values_list("id", "provider_key", "status", "amount", "currency", "updated_at")
+    for withdrawal_id, key, status, amount, currency, updated_at in rows.iterator():
+        record = payouts.pop(key, None)
+        if status == WithdrawalStatus.PAID and record is None:
+            problems.append(f"withdrawal {withdrawal_id} is paid but the provider has no payout for it")
+        elif status == WithdrawalStatus.PAID and (record.amount, record.currency) != (amount, currency):
+            problems.append(f"withdrawal {withdrawal_id} booked {amount} {currency}, provider paid {record.amount}")
+        elif status == WithdrawalStatus.FAILED and record is not None:
+            problems.append(f"withdrawal {withdrawal_id} failed but the provider paid {record.amount}")
+        elif status in IN_FLIGHT and updated_at < report_before:
+            problems.append(f"withdrawal {withdrawal_id} in flight since {updated_at.isoformat()}")
+    problems += [
+        f"provider payout {record.provider_id} ({record.key}, {record.amount} {record.currency}) matches no withdrawal"
+        for record in payouts.values()
+    ]
+    return problems
+
+
+CHECKS = [
+    pending_balances_match_pending_earnings,
+    cleared_earnings_have_one_clearance,
+    earnings_split_adds_up,
+    provider_payouts_match_withdrawals,
+]

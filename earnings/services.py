@@ -27,10 +27,17 @@ from earnings.models import (
     PayoutMethod,
     Withdrawal,
     WithdrawalStatus,
+    new_provider_key,
 )
 from wemaster.core.cache import invalidate_tags
 from wemaster.core.errors import NotFound
-from wemaster.core.payments import GatewayUnavailable, PayoutRejected, get_gateway
+from wemaster.core.payments import (
+    GatewayUnavailable,
+    PayoutRejected,
+    ProviderRecord,
+    ProviderStatus,
+    get_gateway,
+)
 from wemaster.ledger import services as ledger
 from wemaster.ledger.errors import DuplicateTransfer, InsufficientFunds
 from wemaster.ledger.models import Account, AccountKind, TransferKind
@@ -201,13 +208,20 @@ def earning_mark_refunded(*, earning: Earning, now: datetime | None = None) -> E
 # --- payout methods -------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def payout_method_add(*, tutor, token: str, make_default: bool = False) -> PayoutMethod:
-    """Attach a tokenized bank account. Raises PayoutMethodRejected for a token the gateway refuses."""
+    """Attach a tokenized bank account (the provider validates it first, outside any transaction).
+
+    Raises PayoutMethodRejected for a token the gateway refuses, GatewayUnavailable.
+    """
     try:
         details = get_gateway().bank_details(token=token)
     except PayoutRejected as exc:
         raise PayoutMethodRejected(exc.detail, fields={"token": [exc.detail]}) from exc
+    return _payout_method_store(tutor=tutor, details=details, make_default=make_default)
+
+
+@transaction.atomic
+def _payout_method_store(*, tutor, details, make_default: bool) -> PayoutMethod:
     has_default = PayoutMethod.objects.filter(tutor=tutor, is_default=True).exists()
     if make_default:
         PayoutMethod.objects.filter(tutor=tutor, is_default=True).update(is_default=False)
@@ -283,13 +297,14 @@ class PayoutOutcome:
 
 
 def withdrawal_pay_out(*, withdrawal_id: int) -> str:
-    """Pay one withdrawal through the gateway, exactly once.
+    """Pay one withdrawal through the provider, exactly once.
 
-    The withdrawal row stays locked across the gateway call, so concurrent runs
-    serialize and the later one finds it already paid or failed. The gateway call
-    carries the withdrawal's idempotency key, so a run killed after the call and
-    redelivered (acks_late) gets the provider's stored outcome instead of a second payout.
-    Returns a `PayoutOutcome`; RETRY means a transient gateway failure (the state is saved).
+    The withdrawal row is the payout's intent: its attempt is committed first, the provider
+    is called outside any transaction with the round's own `provider_key` (a repeated call,
+    by a redelivered task or a concurrent run, gets the provider's stored outcome instead of
+    a second payout), and `withdrawal_settle` applies the answer in a second transaction.
+    Returns a `PayoutOutcome`; RETRY means the outcome is not known yet (a transient failure,
+    a lost answer or a payout pending at the provider): the same call settles it later.
     """
     with transaction.atomic():
         withdrawal = Withdrawal.objects.select_for_update().select_related("payout_method").get(pk=withdrawal_id)
@@ -297,47 +312,73 @@ def withdrawal_pay_out(*, withdrawal_id: int) -> str:
             return PayoutOutcome.ALREADY_DONE
         withdrawal.status = WithdrawalStatus.PROCESSING
         withdrawal.attempts += 1
-        clearing = tutor_account(tutor_id=withdrawal.tutor_id, kind=AccountKind.PAYOUT_CLEARING)
-        try:
-            reference = get_gateway().payout(
-                destination=withdrawal.payout_method.token,
-                amount=withdrawal.amount,
-                currency=withdrawal.currency,
-                idempotency_key=withdrawal.gateway_key,
-            )
-        except GatewayUnavailable as exc:
-            withdrawal.failure_reason = exc.detail
-            withdrawal.save(update_fields=["status", "attempts", "failure_reason", "updated_at"])
-            return PayoutOutcome.RETRY
-        except PayoutRejected as exc:
-            available = tutor_account(tutor_id=withdrawal.tutor_id, kind=AccountKind.TUTOR_AVAILABLE)
-            ledger.transfer(
-                kind=TransferKind.PAYOUT_REVERSAL,
-                reference=withdrawal.gateway_key,
-                currency=withdrawal.currency,
-                legs=[ledger.Leg(clearing.id, -withdrawal.amount), ledger.Leg(available.id, withdrawal.amount)],
-            )
-            withdrawal.status = WithdrawalStatus.FAILED
-            withdrawal.failure_reason = exc.detail
-            withdrawal.save(update_fields=["status", "attempts", "failure_reason", "updated_at"])
-            invalidate_tags(earnings_tag(withdrawal.tutor_id))
-            return PayoutOutcome.FAILED
-        external = ledger.platform_account(kind=AccountKind.EXTERNAL_FUNDING, currency=withdrawal.currency)
+        withdrawal.save(update_fields=["status", "attempts", "updated_at"])
+    key = withdrawal.provider_key
+    try:
+        record = get_gateway().payout(
+            destination=withdrawal.payout_method.token,
+            amount=withdrawal.amount,
+            currency=withdrawal.currency,
+            idempotency_key=key,
+        )
+    except PayoutRejected as exc:
+        return withdrawal_settle(withdrawal_id=withdrawal_id, provider_key=key, rejection=str(exc.detail))
+    except GatewayUnavailable as exc:
+        Withdrawal.objects.filter(pk=withdrawal_id, status__in=IN_FLIGHT, provider_key=key).update(
+            failure_reason=str(exc.detail)[:200], updated_at=timezone.now()
+        )
+        return PayoutOutcome.RETRY
+    return withdrawal_settle(withdrawal_id=withdrawal_id, provider_key=key, record=record)
+
+
+@transaction.atomic
+def withdrawal_settle(
+    *, withdrawal_id: int, provider_key: str, record: ProviderRecord | None = None, rejection: str = ""
+) -> str:
+    """Apply the provider's answer for the round `provider_key`, exactly once (the row lock; a
+    settled or newer round is ALREADY_DONE). Paid: clearing -> external. Rejected or cancelled:
+    the money returns to the tutor (repaying what the tutor owes first). A payout whose amount
+    or currency differs from the withdrawal is not booked: it stays `processing` with the
+    reason `amount_mismatch` (`reconcile` reports it). Lock order: the withdrawal row, then
+    ledger accounts."""
+    withdrawal = Withdrawal.objects.select_for_update().get(pk=withdrawal_id)
+    if withdrawal.status not in IN_FLIGHT or withdrawal.provider_key != provider_key:
+        return PayoutOutcome.ALREADY_DONE
+    if record is not None and record.status == ProviderStatus.PENDING:
+        return PayoutOutcome.RETRY
+    clearing = tutor_account(tutor_id=withdrawal.tutor_id, kind=AccountKind.PAYOUT_CLEARING)
+    if record is None or record.status == ProviderStatus.FAILED:
+        available = tutor_account(tutor_id=withdrawal.tutor_id, kind=AccountKind.TUTOR_AVAILABLE)
         ledger.transfer(
-            kind=TransferKind.PAYOUT,
+            kind=TransferKind.PAYOUT_REVERSAL,
             reference=withdrawal.gateway_key,
             currency=withdrawal.currency,
-            legs=[ledger.Leg(clearing.id, -withdrawal.amount), ledger.Leg(external.id, withdrawal.amount)],
+            legs=[ledger.Leg(clearing.id, -withdrawal.amount), ledger.Leg(available.id, withdrawal.amount)],
         )
-        withdrawal.status = WithdrawalStatus.PAID
-        withdrawal.provider_reference = reference
-        withdrawal.failure_reason = ""
-        withdrawal.paid_at = timezone.now()
-        withdrawal.save(
-            update_fields=["status", "attempts", "provider_reference", "failure_reason", "paid_at", "updated_at"]
-        )
+        withdrawal.status = WithdrawalStatus.FAILED
+        withdrawal.failure_reason = (rejection or (record and record.failure_code) or "rejected")[:200]
+        withdrawal.save(update_fields=["status", "failure_reason", "updated_at"])
         invalidate_tags(earnings_tag(withdrawal.tutor_id))
-        return PayoutOutcome.PAID
+        return PayoutOutcome.FAILED
+    if (record.amount, record.currency) != (withdrawal.amount, withdrawal.currency):
+        withdrawal.failure_reason = "amount_mismatch"
+        withdrawal.provider_reference = record.provider_id
+        withdrawal.save(update_fields=["failure_reason", "provider_reference", "updated_at"])
+        return PayoutOutcome.RETRY
+    external = ledger.platform_account(kind=AccountKind.EXTERNAL_FUNDING, currency=withdrawal.currency)
+    ledger.transfer(
+        kind=TransferKind.PAYOUT,
+        reference=withdrawal.gateway_key,
+        currency=withdrawal.currency,
+        legs=[ledger.Leg(clearing.id, -withdrawal.amount), ledger.Leg(external.id, withdrawal.amount)],
+    )
+    withdrawal.status = WithdrawalStatus.PAID
+    withdrawal.provider_reference = record.provider_id
+    withdrawal.failure_reason = ""
+    withdrawal.paid_at = timezone.now()
+    withdrawal.save(update_fields=["status", "provider_reference", "failure_reason", "paid_at", "updated_at"])
+    invalidate_tags(earnings_tag(withdrawal.tutor_id))
+    return PayoutOutcome.PAID
 
 
 def withdrawals_requeue_stuck(*, now: datetime | None = None) -> int:
@@ -374,11 +415,12 @@ def withdrawal_retry(*, withdrawal_id: int) -> Withdrawal:
     if withdrawal.status != WithdrawalStatus.FAILED:
         raise WithdrawalNotRetryable()
     withdrawal.round += 1
+    withdrawal.provider_key = new_provider_key()
     withdrawal.status = WithdrawalStatus.REQUESTED
     withdrawal.failure_reason = ""
     try:
         with transaction.atomic():
-            withdrawal.save(update_fields=["round", "status", "failure_reason", "updated_at"])
+            withdrawal.save(update_fields=["round", "provider_key", "status", "failure_reason", "updated_at"])
     except IntegrityError as exc:
         raise WithdrawalInProgress() from exc
     _move_to_clearing(withdrawal)

@@ -1,8 +1,12 @@
 """Shared fixtures. Tests run on PostgreSQL + Redis when DATABASE_URL/REDIS_URL are set
 (CI always), otherwise on SQLite and the in-process cache with service-only tests skipped."""
 
+import tempfile
+from pathlib import Path
+
 import pytest
 from django.conf import settings
+from django.db import connections
 from rest_framework.test import APIClient
 
 from tests.accounts.factories import StudentFactory, TutorFactory
@@ -50,6 +54,40 @@ def _celery_eager():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+# On SQLite the sandbox provider keeps its record in a file of its own: one per test run.
+settings.PAYMENT_SANDBOX_SQLITE_PATH = Path(tempfile.mkdtemp(prefix="wemaster-sandbox-")) / "provider.sqlite3"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _payment_provider_connections(django_db_setup):
+    """The sandbox's own connections are closed before the test database is dropped."""
+    from wemaster.core.payments.sandbox import STORE
+
+    yield
+    STORE.close_all()
+
+
+@pytest.fixture(autouse=True)
+def _payment_provider():
+    """The sandbox provider's record outlives our rollbacks, as a real provider's does (it is
+    written through a connection of its own), so each test starts with an empty one and no
+    injected faults. On PostgreSQL only once the test database is in use, never the real one."""
+    from wemaster.core.payments.sandbox import STORE, SandboxGateway
+
+    SandboxGateway.clear_injected()
+    if not settings.USING_POSTGRES or connections["default"].settings_dict["NAME"].startswith("test_"):
+        STORE.reset()
+    yield
+
+
+@pytest.fixture
+def provider():
+    """The sandbox provider's record, read the way `gateway_report` reads it."""
+    from wemaster.core.payments import get_gateway
+
+    return get_gateway()
 
 
 @pytest.fixture

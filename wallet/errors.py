@@ -16,3 +16,11 @@ class PaymentMethodDeclined(DomainError):
 
     code = "card_declined"
     default_detail = "The card was declined."
+
+
+class TopUpKeyReused(DomainError):
+    """The Idempotency-Key already made a top-up of another amount or card; it stays that one's."""
+
+    code = "idempotency_key_reused"
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was already used for another top-up."

@@ -4,6 +4,8 @@ The money itself lives in the ledger (`wemaster.ledger`): a wallet's balance and
 amounts are its `account` row, never a copy here.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -72,7 +74,8 @@ class PaymentMethod(models.Model):
 
 
 class TopUpStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
+    PENDING = "pending", "Pending"  # committed, the provider's answer not heard yet
+    PROCESSING = "processing", "Processing"  # the provider did not answer: resolved by asking it by key
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
 
@@ -82,8 +85,20 @@ class TopUpOrigin(models.TextChoices):
     AUTO_RELOAD = "auto_reload", "Auto-reload"
 
 
+UNRESOLVED = (TopUpStatus.PENDING, TopUpStatus.PROCESSING)
+
+
+def new_provider_key() -> str:
+    return f"top_up_{uuid.uuid4().hex}"
+
+
 class TopUp(models.Model):
-    """One attempt to charge a card into the wallet; a failed attempt is kept and moves no money."""
+    """One charge of a card into the wallet: the intent committed before the provider is called.
+
+    `provider_key` is the intent's own idempotency key at the provider, never reused; the
+    credit is the amount the provider reports, in a second transaction (services). A failed
+    attempt is kept and moves no money.
+    """
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="top_ups")
     payment_method = models.ForeignKey(
@@ -95,13 +110,15 @@ class TopUp(models.Model):
     origin = models.CharField(max_length=16, choices=TopUpOrigin.choices, default=TopUpOrigin.STUDENT)
     # Auto-reload only: the ledger event that caused it; one reload per event.
     trigger = models.CharField(max_length=120, blank=True)
-    # Student top-ups: a digest of the request's Idempotency-Key, so a client retry after a
-    # transient gateway failure reaches the provider with the same key (no double charge).
+    # Student top-ups: a digest of the request's Idempotency-Key, unique per wallet for ever (the
+    # key cache expires, this does not): a retry finds its intent, an old key can never be reused.
     client_key = models.CharField(max_length=64, blank=True)
+    provider_key = models.CharField(max_length=64, unique=True, default=new_provider_key, editable=False)
     failure_code = models.CharField(max_length=64, blank=True)
     provider_reference = models.CharField(max_length=64, blank=True)
     transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="top_up")
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
@@ -109,21 +126,22 @@ class TopUp(models.Model):
             models.UniqueConstraint(
                 fields=["wallet", "trigger"], condition=~Q(trigger=""), name="wallet_one_reload_per_trigger"
             ),
+            models.UniqueConstraint(
+                fields=["wallet", "client_key"], condition=~Q(client_key=""), name="wallet_one_top_up_per_client_key"
+            ),
             models.CheckConstraint(
                 condition=Q(status=TopUpStatus.SUCCEEDED, transfer__isnull=False)
                 | (~Q(status=TopUpStatus.SUCCEEDED) & Q(transfer__isnull=True)),
                 name="wallet_top_up_transfer_iff_succeeded",
             ),
         ]
-        indexes = [models.Index(fields=["wallet", "origin", "status", "created_at"], name="wallet_topup_monthly")]
+        indexes = [
+            models.Index(fields=["wallet", "origin", "status", "created_at"], name="wallet_topup_monthly"),
+            models.Index(fields=["wallet", "-id"], name="wallet_topup_recent"),
+            models.Index(
+                fields=["updated_at"], condition=Q(status__in=UNRESOLVED), name="wallet_topup_unresolved"
+            ),
+        ]
 
     def __str__(self):
         return f"Top-up {self.id} {self.amount} ({self.status})"
-
-    @property
-    def gateway_idempotency_key(self) -> str:
-        if self.trigger:
-            return f"wallet-auto-reload:{self.wallet_id}:{self.trigger}"
-        if self.client_key:
-            return f"wallet-top-up:{self.wallet_id}:{self.client_key}"
-        return f"wallet-top-up:{self.id}"

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from wallet.models import PaymentMethod, Wallet
+from wallet.models import PaymentMethod, TopUp, Wallet
 from wemaster.ledger.models import Account, AccountKind, Entry
 
 
@@ -25,6 +25,13 @@ def payment_method_of_student(*, student_id: int, payment_method_id: int) -> Pay
         PaymentMethod.objects.select_related("wallet")
         .filter(pk=payment_method_id, wallet__student_id=student_id)
         .first()
+    )
+
+
+def top_up_list(*, student_id: int) -> QuerySet[TopUp]:
+    """The student's top-ups (every status), for the list (keyset on id) and detail."""
+    return TopUp.objects.filter(wallet__student_id=student_id).only(
+        "id", "status", "failure_code", "amount", "currency", "origin", "payment_method_id", "created_at"
     )
 
 

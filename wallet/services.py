@@ -1,7 +1,11 @@
 """Wallet writes: the wallet row, payment methods, top-ups and auto-reload.
 
-Money only moves through `wemaster.ledger.services`; a top-up is a gateway charge
-followed by one ledger transfer from the external-funding account to the wallet.
+Money only moves through `wemaster.ledger.services`. A top-up is an intent at the boundary
+with the provider (docs/ARCHITECTURE.md, Boundaries): `top_up_begin` commits the TopUp row
+with a provider key of its own, `top_up_execute` calls the provider outside any transaction,
+`top_up_settle` credits the amount the provider reports in a second transaction, once.
+An intent whose answer was lost (a timeout, a killed process) is settled by
+`top_ups_resolve_unresolved` (beat), which asks the provider by key.
 """
 
 import hashlib
@@ -13,11 +17,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from wallet.errors import NotAStudent, PaymentMethodDeclined
-from wallet.models import PaymentMethod, TopUp, TopUpOrigin, TopUpStatus, Wallet
+from wallet.errors import NotAStudent, PaymentMethodDeclined, TopUpKeyReused
+from wallet.models import UNRESOLVED, PaymentMethod, TopUp, TopUpOrigin, TopUpStatus, Wallet
 from wemaster.core.errors import ValidationFailed
 from wemaster.core.money import format_minor
-from wemaster.core.payments import CardDeclined, get_gateway
+from wemaster.core.payments import (
+    CardDeclined,
+    GatewayTimeout,
+    GatewayUnavailable,
+    Kind,
+    ProviderRecord,
+    ProviderStatus,
+    get_gateway,
+)
 from wemaster.ledger import services as ledger
 from wemaster.ledger.models import AccountKind, TransferKind
 
@@ -53,16 +65,21 @@ def _lock_wallet(wallet: Wallet) -> Wallet:
     return Wallet.objects.select_for_update().get(pk=wallet.pk)
 
 
-@transaction.atomic
 def payment_method_add(*, wallet: Wallet, token: str, make_default: bool = False) -> PaymentMethod:
-    """Attach a tokenized card. The first card becomes the default.
+    """Attach a tokenized card (the provider validates it first, outside any transaction).
+    The first card becomes the default.
 
-    Raises PaymentMethodDeclined, ValidationFailed (WALLET_MAX_PAYMENT_METHODS reached).
+    Raises PaymentMethodDeclined, GatewayUnavailable, ValidationFailed (WALLET_MAX_PAYMENT_METHODS reached).
     """
     try:
         card = get_gateway().card_details(token=token)
     except CardDeclined as exc:
         raise PaymentMethodDeclined(exc.detail) from exc
+    return _payment_method_store(wallet=wallet, card=card, make_default=make_default)
+
+
+@transaction.atomic
+def _payment_method_store(*, wallet: Wallet, card, make_default: bool) -> PaymentMethod:
     _lock_wallet(wallet)
     if PaymentMethod.objects.filter(wallet=wallet).count() >= settings.WALLET_MAX_PAYMENT_METHODS:
         raise ValidationFailed(
@@ -136,8 +153,7 @@ def _check_top_up_amount(amount: int, field: str = "amount") -> None:
         )
 
 
-@transaction.atomic
-def top_up_charge(
+def top_up_begin(
     *,
     wallet: Wallet,
     amount: int,
@@ -146,41 +162,110 @@ def top_up_charge(
     trigger: str = "",
     client_key: str = "",
 ) -> TopUp:
-    """Charge the card and credit the wallet. Precondition: the amount is within the limits.
+    """Commit the intent (status `pending`), or find the one already made for the same client key
+    or auto-reload trigger. Precondition: the amount is within the limits.
 
-    A declined card returns the TopUp with status `failed` (committed, no money moved).
-    Raises GatewayUnavailable (transient) so that nothing at all is stored.
+    Raises TopUpKeyReused when the client key's top-up was for another amount or card (a key is
+    never reused for another charge, however long ago it was used).
     """
-    top_up = TopUp.objects.create(
-        wallet=wallet,
-        payment_method=payment_method,
-        amount=amount,
-        currency=settings.CURRENCY,
-        origin=origin,
-        trigger=trigger,
-        client_key=client_key,
-    )
     try:
-        provider_reference = get_gateway().charge(
-            source=payment_method.gateway_token,
-            amount=amount,
+        with transaction.atomic():
+            return TopUp.objects.create(
+                wallet=wallet,
+                payment_method=payment_method,
+                amount=amount,
+                currency=settings.CURRENCY,
+                origin=origin,
+                trigger=trigger,
+                client_key=client_key,
+            )
+    except IntegrityError:
+        same = {"client_key": client_key} if client_key else {"trigger": trigger}
+        existing = TopUp.objects.filter(wallet=wallet, **same).first()
+        if existing is None:
+            raise
+    if client_key and (existing.amount, existing.payment_method_id) != (amount, payment_method.pk):
+        raise TopUpKeyReused()
+    return existing
+
+
+def top_up_execute(*, top_up: TopUp) -> TopUp:
+    """Ask the provider to charge an unresolved intent (with its own key: a repeat charges once)
+    and settle what it answers. Call outside any transaction.
+
+    Returns the top-up: `succeeded`, `failed` (declined) or `processing` (no answer: resolved
+    later by asking the provider). Raises GatewayUnavailable (transient; the top-up stays
+    `pending` and the same call may be repeated).
+    """
+    if top_up.status not in UNRESOLVED:
+        return top_up
+    gateway = get_gateway()
+    method = PaymentMethod.objects.filter(pk=top_up.payment_method_id).first()
+    if method is None:
+        # The card was removed after the intent: charge nothing new, settle whatever already happened.
+        return top_up_settle(
+            top_up_id=top_up.pk, record=gateway.cancel(kind=Kind.CHARGE, idempotency_key=top_up.provider_key)
+        )
+    try:
+        record = gateway.charge(
+            source=method.gateway_token,
+            amount=top_up.amount,
             currency=top_up.currency,
-            idempotency_key=top_up.gateway_idempotency_key,
+            idempotency_key=top_up.provider_key,
         )
     except CardDeclined:
-        top_up.status, top_up.failure_code = TopUpStatus.FAILED, CardDeclined.code
-        top_up.save(update_fields=["status", "failure_code"])
+        return top_up_settle(top_up_id=top_up.pk, record=None, failure_code=CardDeclined.code)
+    except GatewayTimeout:
+        TopUp.objects.filter(pk=top_up.pk, status=TopUpStatus.PENDING).update(
+            status=TopUpStatus.PROCESSING, updated_at=timezone.now()
+        )
+        return TopUp.objects.get(pk=top_up.pk)
+    return top_up_settle(top_up_id=top_up.pk, record=record)
+
+
+AMOUNT_MISMATCH = "amount_mismatch"
+
+
+@transaction.atomic
+def top_up_settle(*, top_up_id: int, record: ProviderRecord | None, failure_code: str = "") -> TopUp:
+    """Apply the provider's answer to an intent, exactly once (the row lock and the transfer's
+    unique reference): a succeeded charge credits the amount the provider charged; a failed or
+    cancelled one (or `record=None` with a `failure_code`) fails the top-up; a pending one
+    leaves it `processing`. A charge whose amount or currency differs from the intent is not
+    credited: the top-up stays `processing` with failure_code `amount_mismatch` for staff
+    (`reconcile` reports it). Lock order: the top-up row, then ledger accounts.
+    """
+    top_up = TopUp.objects.select_for_update().get(pk=top_up_id)
+    if top_up.status not in UNRESOLVED:
         return top_up
-    external = ledger.platform_account(kind=AccountKind.EXTERNAL_FUNDING, currency=top_up.currency)
+    if record is not None and record.status == ProviderStatus.PENDING:
+        top_up.status = TopUpStatus.PROCESSING
+        top_up.save(update_fields=["status", "updated_at"])
+        return top_up
+    if record is None or record.status == ProviderStatus.FAILED:
+        top_up.status = TopUpStatus.FAILED
+        top_up.failure_code = failure_code or record.failure_code or CardDeclined.code
+        top_up.save(update_fields=["status", "failure_code", "updated_at"])
+        return top_up
+    top_up.provider_reference = record.provider_id
+    if (record.amount, record.currency) != (top_up.amount, top_up.currency):
+        logger.error(
+            "provider charge differs from its top-up; not credited",
+            extra={"top_up": top_up.pk, "charged": record.amount, "currency": record.currency},
+        )
+        top_up.status, top_up.failure_code = TopUpStatus.PROCESSING, AMOUNT_MISMATCH
+        top_up.save(update_fields=["status", "failure_code", "provider_reference", "updated_at"])
+        return top_up
+    external = ledger.platform_account(kind=AccountKind.EXTERNAL_FUNDING, currency=record.currency)
     top_up.transfer = ledger.transfer(
         kind=TransferKind.TOP_UP,
         reference=f"top_up:{top_up.id}",
-        currency=top_up.currency,
-        legs=[ledger.Leg(external.id, -amount), ledger.Leg(wallet.account_id, amount)],
-        description=f"Top-up {top_up.id} ({origin})",
+        currency=record.currency,
+        legs=[ledger.Leg(external.id, -record.amount), ledger.Leg(top_up.wallet.account_id, record.amount)],
+        description=f"Top-up {top_up.id} ({top_up.origin})",
     )
-    top_up.status, top_up.provider_reference = TopUpStatus.SUCCEEDED, provider_reference
-    top_up.save(update_fields=["status", "transfer", "provider_reference"])
+    top_up.status, top_up.failure_code = TopUpStatus.SUCCEEDED, ""
+    top_up.save(update_fields=["status", "failure_code", "transfer", "provider_reference", "updated_at"])
     return top_up
 
 
@@ -189,16 +274,43 @@ def top_up_create(
 ) -> TopUp:
     """A student's top-up from one of their cards (the default when none is named).
 
-    With the request's `idempotency_key`, the gateway is called with a key derived from it,
-    so a retry after a transient failure can never charge the card twice.
+    The request's `idempotency_key` maps to one intent for ever (unique per wallet): a retry
+    continues that intent, with the same provider key, so a card is never charged twice and
+    an old key can never credit a new amount.
 
-    Raises ValidationFailed (amount outside the settings' limits, unknown card),
-    GatewayUnavailable. A declined card comes back as a failed TopUp.
+    Raises ValidationFailed (amount outside the settings' limits, unknown card), TopUpKeyReused,
+    GatewayUnavailable. A declined card comes back as a failed TopUp, a lost answer as a
+    `processing` one.
     """
     _check_top_up_amount(amount)
     method = _payment_method_for(wallet=wallet, payment_method_id=payment_method_id)
     client_key = hashlib.sha256(idempotency_key.encode()).hexdigest() if idempotency_key else ""
-    return top_up_charge(wallet=wallet, amount=amount, payment_method=method, client_key=client_key)
+    top_up = top_up_begin(wallet=wallet, amount=amount, payment_method=method, client_key=client_key)
+    return top_up_execute(top_up=top_up)
+
+
+def top_ups_resolve_unresolved(*, now=None, batch_size: int = 200) -> dict[str, int]:
+    """Settle intents left `pending` or `processing` for PAYMENTS_RECOVERY_AFTER_SECONDS (a lost
+    answer, a killed process) by asking the provider by key: charged -> credited; never seen ->
+    cancelled at the provider (so the key can never charge later) and failed; unreachable ->
+    left for the next run. Returns counts by outcome."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.PAYMENTS_RECOVERY_AFTER_SECONDS)
+    due = list(
+        TopUp.objects.filter(status__in=UNRESOLVED, updated_at__lt=cutoff)
+        .exclude(failure_code=AMOUNT_MISMATCH)
+        .order_by("id")[:batch_size]
+    )
+    outcomes: dict[str, int] = {}
+    gateway = get_gateway()
+    for top_up in due:
+        try:
+            record = gateway.cancel(kind=Kind.CHARGE, idempotency_key=top_up.provider_key)
+        except GatewayUnavailable:
+            outcome = "unknown"
+        else:
+            outcome = top_up_settle(top_up_id=top_up.pk, record=record).status
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
 
 
 @transaction.atomic
@@ -245,10 +357,14 @@ def _month_start(now):
 
 
 def auto_reload_month_total(*, wallet: Wallet, now=None) -> int:
-    """Cents auto-reloaded successfully since the start of this calendar month (UTC)."""
+    """Cents auto-reloaded since the start of this calendar month (UTC), counting reloads still
+    unresolved at the provider, so the cap holds whatever their outcome."""
     month_start = _month_start(now or timezone.now())
     total = TopUp.objects.filter(
-        wallet=wallet, origin=TopUpOrigin.AUTO_RELOAD, status=TopUpStatus.SUCCEEDED, created_at__gte=month_start
+        wallet=wallet,
+        origin=TopUpOrigin.AUTO_RELOAD,
+        status__in=(TopUpStatus.SUCCEEDED, *UNRESOLVED),
+        created_at__gte=month_start,
     ).aggregate(total=Sum("amount"))["total"]
     return total or 0
 
@@ -258,8 +374,9 @@ def auto_reload_run(*, wallet_id: int, trigger: str) -> TopUp | None:
 
     The claim is one conditional UPDATE of `auto_reload_in_flight_since` (a stale claim,
     older than WALLET_AUTO_RELOAD_IN_FLIGHT_TIMEOUT_SECONDS, is taken over); the claim is
-    released whatever happens. Returns the TopUp made, or None when nothing was due.
-    Raises GatewayUnavailable (the caller retries; the same trigger reuses the gateway key).
+    released whatever happens. The reload is an intent (one per trigger), charged outside any
+    transaction. Returns the TopUp, or None when nothing was due.
+    Raises GatewayUnavailable (the caller retries: the same trigger continues the same intent).
     """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.WALLET_AUTO_RELOAD_IN_FLIGHT_TIMEOUT_SECONDS)
@@ -271,18 +388,25 @@ def auto_reload_run(*, wallet_id: int, trigger: str) -> TopUp | None:
     if not claimed:
         return None
     try:
-        return _auto_reload_claimed(wallet_id=wallet_id, trigger=trigger, now=now)
+        top_up = _auto_reload_intent(wallet_id=wallet_id, trigger=trigger, now=now)
+        if top_up is None:
+            return None
+        top_up = top_up_execute(top_up=top_up)
+        _auto_reload_record_outcome(top_up=top_up)
+        return top_up
     finally:
         Wallet.objects.filter(pk=wallet_id, auto_reload_in_flight_since=now).update(auto_reload_in_flight_since=None)
 
 
-@transaction.atomic
-def _auto_reload_claimed(*, wallet_id: int, trigger: str, now) -> TopUp | None:
-    """Precondition: this caller holds the wallet's in-flight claim."""
+def _auto_reload_intent(*, wallet_id: int, trigger: str, now) -> TopUp | None:
+    """The trigger's reload intent: the unresolved one already made, or a new one if a reload is
+    due (available below the threshold, under the monthly cap, a card to charge).
+    Precondition: this caller holds the wallet's in-flight claim."""
     wallet = Wallet.objects.select_related("account").get(pk=wallet_id)
+    existing = TopUp.objects.filter(wallet=wallet, trigger=trigger).first()
+    if existing is not None:
+        return existing if existing.status in UNRESOLVED else None
     if wallet.account.available >= wallet.auto_reload_threshold:
-        return None
-    if TopUp.objects.filter(wallet=wallet, trigger=trigger).exists():
         return None
     amount = wallet.auto_reload_amount
     if auto_reload_month_total(wallet=wallet, now=now) + amount > wallet.auto_reload_monthly_cap:
@@ -291,17 +415,23 @@ def _auto_reload_claimed(*, wallet_id: int, trigger: str, now) -> TopUp | None:
     chosen = PaymentMethod.objects.filter(pk=wallet.auto_reload_payment_method_id, wallet=wallet).first()
     method = chosen or PaymentMethod.objects.filter(wallet=wallet, is_default=True).first()
     if method is None:
-        _auto_reload_disable(wallet=wallet, reason="Auto-reload turned off: there is no payment method to charge.")
+        with transaction.atomic():
+            _auto_reload_disable(
+                wallet=_lock_wallet(wallet), reason="Auto-reload turned off: there is no payment method to charge."
+            )
         return None
-    top_up = top_up_charge(
+    return top_up_begin(
         wallet=wallet, amount=amount, payment_method=method, origin=TopUpOrigin.AUTO_RELOAD, trigger=trigger
     )
+
+
+def _auto_reload_record_outcome(*, top_up: TopUp) -> None:
     if top_up.status == TopUpStatus.FAILED:
-        auto_reload_record_failure(wallet=wallet, failure_code=top_up.failure_code)
-    elif wallet.auto_reload_consecutive_failures:
-        wallet.auto_reload_consecutive_failures = 0
-        wallet.save(update_fields=["auto_reload_consecutive_failures"])
-    return top_up
+        auto_reload_record_failure(wallet=top_up.wallet, failure_code=top_up.failure_code)
+    elif top_up.status == TopUpStatus.SUCCEEDED:
+        Wallet.objects.filter(pk=top_up.wallet_id, auto_reload_consecutive_failures__gt=0).update(
+            auto_reload_consecutive_failures=0
+        )
 
 
 def _auto_reload_disable(*, wallet: Wallet, reason: str) -> None:

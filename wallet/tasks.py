@@ -22,3 +22,9 @@ def auto_reload_run(self, wallet_id: int, trigger: str) -> int | None:
             return None
         raise self.retry(exc=exc, countdown=settings.WALLET_AUTO_RELOAD_RETRY_DELAY_SECONDS) from exc
     return top_up.id if top_up else None
+
+
+@shared_task(name="wallet.top_ups_resolve_unresolved")
+def top_ups_resolve_unresolved() -> dict[str, int]:
+    """Beat: settle top-ups whose provider answer was lost, by asking the provider by key."""
+    return services.top_ups_resolve_unresolved()

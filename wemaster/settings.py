@@ -331,7 +331,19 @@ LOGGING = {
 
 # --- business limits (a business person may change these) --------------------------------------
 MAX_HOURLY_RATE_MINOR = env.int("MAX_HOURLY_RATE_MINOR", default=100_000)
-PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="wemaster.core.payments.SandboxGateway")
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="wemaster.core.payments.sandbox.SandboxGateway")
+# The sandbox provider's own record (wemaster/core/payments/sandbox.py). On PostgreSQL it is a
+# table of the same database written through a connection of its own; on SQLite a file of its own.
+PAYMENT_SANDBOX_SQLITE_PATH = env.path("PAYMENT_SANDBOX_SQLITE_PATH", default=VAR_DIR / "payments-sandbox.sqlite3")
+PAYMENT_SANDBOX_LATENCY_MS = env.int("PAYMENT_SANDBOX_LATENCY_MS", default=0)
+PAYMENT_SANDBOX_TRANSIENT_RATE = env.float("PAYMENT_SANDBOX_TRANSIENT_RATE", default=0.0)
+PAYMENT_SANDBOX_TIMEOUT_RATE = env.float("PAYMENT_SANDBOX_TIMEOUT_RATE", default=0.0)
+# Intents (top-ups, payouts) still pending this long are resolved by asking the provider by key
+# (beat task); longer than any provider call can take, so a running request is never raced.
+PAYMENTS_RECOVERY_AFTER_SECONDS = env.int("PAYMENTS_RECOVERY_AFTER_SECONDS", default=120)
+PAYMENTS_RECOVERY_EVERY_SECONDS = env.int("PAYMENTS_RECOVERY_EVERY_SECONDS", default=60)
+# `reconcile` reports intents still unresolved this long after they were made.
+PAYMENTS_UNRESOLVED_REPORT_AFTER_SECONDS = env.int("PAYMENTS_UNRESOLVED_REPORT_AFTER_SECONDS", default=3600)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 CELERY_BEAT_SCHEDULE.update(
     {
@@ -522,3 +534,12 @@ WALLET_AUTO_RELOAD_IN_FLIGHT_TIMEOUT_SECONDS = env.int("WALLET_AUTO_RELOAD_IN_FL
 # Transient gateway failures: retries of the reload task and the delay between them.
 WALLET_AUTO_RELOAD_MAX_RETRIES = env.int("WALLET_AUTO_RELOAD_MAX_RETRIES", default=5)
 WALLET_AUTO_RELOAD_RETRY_DELAY_SECONDS = env.int("WALLET_AUTO_RELOAD_RETRY_DELAY_SECONDS", default=30)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "resolve-unresolved-top-ups": {
+            "task": "wallet.top_ups_resolve_unresolved",
+            "schedule": PAYMENTS_RECOVERY_EVERY_SECONDS,
+        },
+    }
+)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["TopUpStatusEnum"] = "wallet.models.TopUpStatus"

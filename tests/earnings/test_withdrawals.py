@@ -10,7 +10,6 @@ from earnings.models import Withdrawal, WithdrawalStatus
 from earnings.tasks import withdrawal_pay_out
 from tests.earnings.conftest import balance, fund_available
 from tests.lessons.factories import tutor_teaching
-from wemaster.core.models import GatewayCall
 from wemaster.ledger.models import AccountKind, Transfer, TransferKind
 from wemaster.ledger.reconcile import find_discrepancies
 
@@ -79,7 +78,7 @@ def test_withdrawals_are_throttled_by_their_scope(client_for, funded_tutor, sett
 
 
 @pytest.mark.django_db
-def test_payout_success_moves_clearing_to_the_outside_once(funded_tutor, django_capture_on_commit_callbacks):
+def test_payout_success_moves_clearing_to_the_outside_once(funded_tutor, django_capture_on_commit_callbacks, provider):
     with django_capture_on_commit_callbacks(execute=True):
         withdrawal = services.withdrawal_request(
             tutor=funded_tutor, amount=4_000, payout_method_id=method_for(funded_tutor).pk
@@ -88,14 +87,17 @@ def test_payout_success_moves_clearing_to_the_outside_once(funded_tutor, django_
     assert (withdrawal.status, withdrawal.attempts) == (WithdrawalStatus.PAID, 1)
     assert (balance(funded_tutor, AVAILABLE), balance(funded_tutor, CLEARING)) == (6_000, 0)
     assert services.withdrawal_pay_out(withdrawal_id=withdrawal.pk) == services.PayoutOutcome.ALREADY_DONE
-    call = GatewayCall.objects.get()
-    assert (call.idempotency_key, call.amount, call.succeeded) == (f"withdrawal:{withdrawal.pk}", 4_000, True)
+    (call,) = provider.records()
+    assert (call.key, call.amount, call.succeeded) == (withdrawal.provider_key, 4_000, True)
+    assert withdrawal.provider_reference == call.provider_id
     assert Transfer.objects.filter(kind=TransferKind.PAYOUT).count() == 1
     assert find_discrepancies() == []
 
 
 @pytest.mark.django_db
-def test_transient_failures_are_retried_until_paid(funded_tutor, django_capture_on_commit_callbacks, settings):
+def test_transient_failures_are_retried_until_paid(
+    funded_tutor, django_capture_on_commit_callbacks, settings, provider
+):
     settings.EARNINGS_PAYOUT_RETRY_BACKOFF_SECONDS = 0
     with django_capture_on_commit_callbacks(execute=True):
         withdrawal = services.withdrawal_request(
@@ -103,7 +105,8 @@ def test_transient_failures_are_retried_until_paid(funded_tutor, django_capture_
         )
     withdrawal.refresh_from_db()
     assert (withdrawal.status, withdrawal.attempts) == (WithdrawalStatus.PAID, 3)
-    assert GatewayCall.objects.get().attempts == 3
+    (call,) = provider.records()
+    assert (call.attempts, call.succeeded) == (3, True)
     assert (balance(funded_tutor, AVAILABLE), balance(funded_tutor, CLEARING)) == (6_000, 0)
     assert find_discrepancies() == []
 
@@ -125,7 +128,9 @@ def test_transient_failures_beyond_the_retries_leave_it_processing_for_staff(fun
 
 
 @pytest.mark.django_db
-def test_final_failure_returns_the_money_and_staff_can_retry(funded_tutor, django_capture_on_commit_callbacks):
+def test_final_failure_returns_the_money_and_staff_can_retry(
+    funded_tutor, django_capture_on_commit_callbacks, provider
+):
     with django_capture_on_commit_callbacks(execute=True):
         withdrawal = services.withdrawal_request(
             tutor=funded_tutor, amount=4_000, payout_method_id=method_for(funded_tutor, "btok_fail").pk
@@ -143,14 +148,14 @@ def test_final_failure_returns_the_money_and_staff_can_retry(funded_tutor, djang
         model_admin.retry_payouts(request, Withdrawal.objects.filter(pk=withdrawal.pk))
     withdrawal.refresh_from_db()
     assert (withdrawal.round, withdrawal.status) == (1, WithdrawalStatus.FAILED)  # a new round, refused again
-    assert GatewayCall.objects.count() == 2
+    assert [call.status for call in provider.records()] == ["failed", "failed"]  # one key per round
     assert (balance(funded_tutor, AVAILABLE), balance(funded_tutor, CLEARING)) == (10_000, 0)
     assert find_discrepancies() == []
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_payout_task_run_concurrently_pays_once(monkeypatch):
+def test_payout_task_run_concurrently_pays_once(monkeypatch, provider):
     monkeypatch.setattr(services, "_enqueue_payout", lambda withdrawal_id: None)  # the threads below run it
     tutor = tutor_teaching()
     fund_available(tutor, 10_000)
@@ -165,8 +170,8 @@ def test_payout_task_run_concurrently_pays_once(monkeypatch):
     with ThreadPoolExecutor(6) as pool:
         outcomes = sorted(pool.map(run, range(6)))
     assert outcomes.count(services.PayoutOutcome.PAID) == 1
-    assert GatewayCall.objects.filter(idempotency_key=f"withdrawal:{withdrawal.pk}").count() == 1
-    assert GatewayCall.objects.get().attempts == 1
+    (call,) = provider.records()  # every concurrent run asked with the round's key: one payout
+    assert (call.key, call.succeeded) == (withdrawal.provider_key, True)
     assert Transfer.objects.filter(kind=TransferKind.PAYOUT).count() == 1
     assert (balance(tutor, AVAILABLE), balance(tutor, CLEARING)) == (5_000, 0)
     assert find_discrepancies() == []

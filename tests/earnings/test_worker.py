@@ -10,7 +10,6 @@ from earnings.models import Withdrawal, WithdrawalStatus
 from tests.earnings.conftest import balance, fund_available
 from tests.lessons.factories import tutor_teaching
 from wemaster.celery import app as celery_app
-from wemaster.core.models import GatewayCall
 from wemaster.ledger.models import AccountKind
 from wemaster.ledger.reconcile import find_discrepancies
 
@@ -27,7 +26,7 @@ def wait_for(predicate, timeout: float = 20.0):
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_pays_out_retrying_transient_failures(settings):
+def test_a_real_worker_pays_out_retrying_transient_failures(settings, provider):
     settings.EARNINGS_PAYOUT_RETRY_BACKOFF_SECONDS = 0
     celery_app.conf.task_always_eager = False
     tutor = tutor_teaching()
@@ -38,7 +37,7 @@ def test_a_real_worker_pays_out_retrying_transient_failures(settings):
         assert wait_for(lambda: Withdrawal.objects.get(pk=withdrawal.pk).status == WithdrawalStatus.PAID)
     withdrawal.refresh_from_db()
     assert withdrawal.attempts == 3
-    call = GatewayCall.objects.get()
-    assert (call.idempotency_key, call.attempts, call.succeeded) == (f"withdrawal:{withdrawal.pk}", 3, True)
+    (call,) = provider.records()
+    assert (call.key, call.attempts, call.succeeded) == (withdrawal.provider_key, 3, True)
     assert (balance(tutor, AccountKind.TUTOR_AVAILABLE), balance(tutor, AccountKind.PAYOUT_CLEARING)) == (6_000, 0)
     assert find_discrepancies() == []

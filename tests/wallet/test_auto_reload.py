@@ -11,7 +11,7 @@ from tests.wallet.factories import PaymentMethodFactory, funded
 from wallet import services
 from wallet.models import TopUp, TopUpOrigin, TopUpStatus, Wallet
 from wemaster.celery import app as celery_app
-from wemaster.core.models import GatewayCall
+from wemaster.core.payments import get_gateway
 from wemaster.ledger import services as ledger
 from wemaster.ledger.reconcile import find_discrepancies
 
@@ -49,8 +49,8 @@ def test_a_debit_below_the_threshold_reloads_once_from_the_default_card(
         hold = debit(wallet, 1_500, "below")  # available 15.00
     top_up = reloads(wallet).get()
     assert (top_up.status, top_up.amount, top_up.trigger) == (TopUpStatus.SUCCEEDED, 3_000, f"hold:{hold.id}")
-    call = GatewayCall.objects.get(idempotency_key=top_up.gateway_idempotency_key)
-    assert call.idempotency_key == f"wallet-auto-reload:{wallet.id}:hold:{hold.id}" and call.source == "tok_visa"
+    call = get_gateway().retrieve(kind="charge", idempotency_key=top_up.provider_key)
+    assert (call.source, call.amount, call.succeeded) == ("tok_visa", 3_000, True)
     wallet.account.refresh_from_db()
     assert (wallet.account.balance, wallet.account.available) == (8_000, 4_500)
     assert Wallet.objects.get(pk=wallet.pk).auto_reload_in_flight_since is None
@@ -67,7 +67,8 @@ def test_the_same_trigger_never_reloads_twice(reloading_wallet):
     debit(wallet, 3_000, "again")  # below the threshold again
     assert auto_reload_run.delay(wallet.id, "hold:42").get() is None
     assert reloads(wallet).count() == 1 and reloads(wallet).get().id == first
-    assert GatewayCall.objects.filter(idempotency_key__startswith="wallet-auto-reload").count() == 1
+    reload_keys = set(reloads(wallet).values_list("provider_key", flat=True))
+    assert len([call for call in get_gateway().records() if call.key in reload_keys]) == 1
 
 
 @pytest.mark.django_db
@@ -117,14 +118,24 @@ def test_a_success_resets_the_failure_count(reloading_wallet):
 
 
 @pytest.mark.django_db
-def test_a_transient_failure_stores_no_top_up_and_counts_once(wallet, django_capture_on_commit_callbacks):
+def test_a_transient_failure_counts_once_and_the_resolver_fails_the_uncharged_intent(
+    wallet, django_capture_on_commit_callbacks, settings
+):
     funded(wallet, 5_000)
     enable_auto_reload(wallet, token="tok_processingError")
     with django_capture_on_commit_callbacks(execute=True):
         debit(wallet, 4_000, "spend")
-    assert not reloads(wallet).exists()
+    intent = reloads(wallet).get()
+    assert intent.status == TopUpStatus.PENDING  # the provider never answered with a charge
     refreshed = Wallet.objects.get(pk=wallet.pk)
     assert refreshed.auto_reload_consecutive_failures == 1 and refreshed.auto_reload_in_flight_since is None
+    later = timezone.now() + timedelta(seconds=settings.PAYMENTS_RECOVERY_AFTER_SECONDS + 1)
+    assert services.top_ups_resolve_unresolved(now=later) == {TopUpStatus.FAILED: 1}
+    intent.refresh_from_db()
+    assert (intent.status, intent.failure_code, intent.transfer_id) == (TopUpStatus.FAILED, "canceled", None)
+    wallet.account.refresh_from_db()
+    assert (wallet.account.balance, wallet.account.available) == (5_000, 1_000)  # nothing credited
+    assert find_discrepancies() == []
 
 
 @pytest.mark.django_db

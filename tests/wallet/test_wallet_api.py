@@ -6,7 +6,8 @@ from tests.accounts.factories import StudentFactory
 from tests.wallet.factories import PaymentMethodFactory, funded, wallet_for
 from wallet import services
 from wallet.models import PaymentMethod, TopUp, TopUpStatus
-from wemaster.core.models import GatewayCall, IdempotencyKey
+from wemaster.core.models import IdempotencyKey
+from wemaster.core.payments import get_gateway
 from wemaster.ledger import services as ledger
 from wemaster.ledger.models import AccountKind, Transfer, TransferKind
 from wemaster.ledger.reconcile import find_discrepancies
@@ -114,8 +115,9 @@ def test_top_up_charges_once_and_credits_the_wallet(student_client, wallet):
     assert body["transaction"]["type"] == "top_up"
     assert (body["transaction"]["amount"], body["transaction"]["balance_after"]) == ("25.00", "25.00")
     assert body["transaction"]["reference"] == f"top_up:{top_up.id}"
-    call = GatewayCall.objects.get()
-    assert (call.idempotency_key, call.amount, call.source) == (f"wallet-top-up:{top_up.id}", 2_500, "tok_visa")
+    (call,) = get_gateway().records()
+    assert (call.key, call.amount, call.source) == (top_up.provider_key, 2_500, "tok_visa")
+    assert top_up.provider_reference == call.provider_id
     assert student_client.get("/api/v1/wallet").json()["balance"] == "25.00"
     assert find_discrepancies() == []
 
@@ -128,7 +130,7 @@ def test_top_up_outside_limits_or_malformed_is_400_and_stores_nothing(student_cl
     )
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error" and "amount" in response.json()["fields"]
-    assert not TopUp.objects.exists() and not GatewayCall.objects.exists() and not IdempotencyKey.objects.exists()
+    assert not TopUp.objects.exists() and not get_gateway().records() and not IdempotencyKey.objects.exists()
 
 
 def test_top_up_limits_come_from_settings(student_client, wallet, settings):
@@ -149,13 +151,15 @@ def test_declined_top_up_records_a_failed_attempt_and_moves_no_money(student_cli
     assert wallet.account.balance == 0
 
 
-def test_transient_gateway_failure_is_503_and_stores_nothing(student_client, wallet):
+def test_transient_gateway_failure_is_503_and_a_retry_continues_the_same_intent(student_client, wallet):
     PaymentMethodFactory(wallet=wallet, gateway_token="tok_processingError")
     for _ in range(2):
         response = student_client.post("/api/v1/wallet/top-ups", {"amount": "20.00"}, HTTP_IDEMPOTENCY_KEY="t1")
         assert response.status_code == 503
         assert response.json()["code"] == "payment_processing_error"
-    assert not TopUp.objects.exists() and not IdempotencyKey.objects.exists() and not Transfer.objects.exists()
+    top_up = TopUp.objects.get()  # one intent for the key, still waiting for an answer
+    assert top_up.status == TopUpStatus.PENDING
+    assert not IdempotencyKey.objects.exists() and not Transfer.objects.exists() and not get_gateway().records()
 
 
 def test_top_up_without_a_card_or_with_an_unknown_one_is_400(student_client, wallet):
@@ -170,7 +174,7 @@ def test_top_up_names_a_non_default_card(student_client, wallet):
     other = PaymentMethodFactory(wallet=wallet, gateway_token="tok_mastercard", is_default=False)
     response = student_client.post("/api/v1/wallet/top-ups", {"amount": "20.00", "payment_method": other.id})
     assert response.status_code == 201
-    assert GatewayCall.objects.get().source == "tok_mastercard"
+    assert [call.source for call in get_gateway().records()] == ["tok_mastercard"]
 
 
 def test_top_ups_are_throttled(student_client, wallet, settings):
@@ -222,18 +226,19 @@ def test_transactions_bad_filters_are_400(student_client, wallet, query):
     assert response.json()["code"] in ("validation_error", "invalid_cursor")
 
 
-def test_transactions_paginate_by_cursor_with_a_constant_query_count(student_client, wallet):
+def test_transactions_and_top_ups_paginate_by_cursor_with_a_constant_query_count(student_client, wallet):
     card = PaymentMethodFactory(wallet=wallet)
     for _ in range(100):
-        services.top_up_charge(wallet=wallet, amount=500, payment_method=card)
-    student_client.get("/api/v1/wallet/transactions?page_size=1")
-    counts = {}
-    for size in (10, 100):
-        with CaptureQueriesContext(connection) as captured:
-            body = student_client.get(f"/api/v1/wallet/transactions?page_size={size}").json()
-        assert len(body["results"]) == size
-        counts[size] = len(captured.captured_queries)
-    assert counts[10] == counts[100] <= 3
+        services.top_up_create(wallet=wallet, amount=500, payment_method_id=card.id)
+    for path in ("/api/v1/wallet/transactions", "/api/v1/wallet/top-ups"):
+        student_client.get(f"{path}?page_size=1")
+        counts = {}
+        for size in (10, 100):
+            with CaptureQueriesContext(connection) as captured:
+                body = student_client.get(f"{path}?page_size={size}").json()
+            assert len(body["results"]) == size
+            counts[size] = len(captured.captured_queries)
+        assert counts[10] == counts[100] <= 3, (path, counts)
     page = student_client.get("/api/v1/wallet/transactions?page_size=60").json()
     second = student_client.get(page["next"]).json()
     ids = [r["id"] for r in page["results"] + second["results"]]
@@ -266,17 +271,19 @@ def test_auto_reload_settings_validate_and_save(student_client, wallet):
     assert response.status_code == 400 and "payment_method" in response.json()["fields"]
 
 
-def test_client_idempotency_key_reaches_the_gateway(wallet):
-    """The gateway key of a student top-up derives from the request's Idempotency-Key, so a
-    client retry after a transient failure (nothing committed here) reaches the provider
-    with the same key, and a provider that did charge answers with that charge."""
+def test_a_client_key_names_one_intent_with_a_provider_key_of_its_own(wallet, provider):
+    """A retry with the request's Idempotency-Key continues the same intent (same provider key:
+    one charge); each intent's provider key is its own, never derived from the client's key."""
     card = PaymentMethodFactory(wallet=wallet, gateway_token="tok_visa")
     first = services.top_up_create(wallet=wallet, amount=1_000, payment_method_id=card.id, idempotency_key="k-1")
+    retry = services.top_up_create(wallet=wallet, amount=1_000, payment_method_id=card.id, idempotency_key="k-1")
     other = services.top_up_create(wallet=wallet, amount=1_000, payment_method_id=card.id, idempotency_key="k-2")
     keyless = services.top_up_create(wallet=wallet, amount=1_000, payment_method_id=card.id)
-    assert first.gateway_idempotency_key.startswith(f"wallet-top-up:{wallet.id}:")
-    assert len({first.gateway_idempotency_key, other.gateway_idempotency_key, keyless.gateway_idempotency_key}) == 3
-    assert keyless.gateway_idempotency_key == f"wallet-top-up:{keyless.id}"
-    retry = TopUp(wallet=wallet, client_key=first.client_key)
-    assert retry.gateway_idempotency_key == first.gateway_idempotency_key
-    assert GatewayCall.objects.filter(idempotency_key=first.gateway_idempotency_key).count() == 1
+    assert retry.pk == first.pk and retry.status == TopUpStatus.SUCCEEDED
+    assert len({first.provider_key, other.provider_key, keyless.provider_key}) == 3
+    assert "k-1" not in first.provider_key and first.client_key not in first.provider_key
+    assert sorted(call.key for call in provider.records()) == sorted(
+        [first.provider_key, other.provider_key, keyless.provider_key]
+    )
+    wallet.account.refresh_from_db()
+    assert wallet.account.balance == 3_000

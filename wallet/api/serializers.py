@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from wallet.models import PaymentMethod, TopUpStatus
+from wallet.models import PaymentMethod, TopUpOrigin, TopUpStatus
 from wemaster.core.money import MoneyField
 from wemaster.ledger.models import TransferKind
 
@@ -77,9 +77,23 @@ class TopUpCreateSerializer(serializers.Serializer):
 
 class TopUpSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=TopUpStatus.choices)
+    status = serializers.ChoiceField(
+        choices=TopUpStatus.choices,
+        help_text="pending: the provider's answer is awaited; processing: the provider did not answer and is "
+        "asked again shortly; succeeded: credited; failed: nothing was charged (see failure_code).",
+    )
+    failure_code = serializers.CharField(
+        help_text="Why it failed or waits: card_declined, canceled (the provider never charged it), "
+        "payment_method_removed, amount_mismatch (held for staff); empty otherwise."
+    )
     amount = MoneyField()
     currency = serializers.CharField()
+    origin = serializers.ChoiceField(choices=TopUpOrigin.choices)
     payment_method = serializers.IntegerField(source="payment_method_id", allow_null=True)
     created_at = serializers.DateTimeField()
-    transaction = TransactionSerializer(help_text="The wallet's ledger entry for this top-up.")
+
+
+class TopUpCreatedSerializer(TopUpSerializer):
+    transaction = TransactionSerializer(
+        allow_null=True, help_text="The wallet's ledger entry for this top-up; null until it succeeded."
+    )

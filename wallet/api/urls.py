@@ -16,7 +16,8 @@ urlpatterns = [
         views.PaymentMethodDetailView.as_view(),
         name="wallet-payment-method",
     ),
-    path("wallet/top-ups", views.TopUpView.as_view(), name="wallet-top-ups"),
+    path("wallet/top-ups", views.TopUpListView.as_view(), name="wallet-top-ups"),
+    path("wallet/top-ups/<int:top_up_id>", views.TopUpDetailView.as_view(), name="wallet-top-up"),
     path("wallet/transactions", views.TransactionListView.as_view(), name="wallet-transactions"),
     path("wallet/transactions/<int:transaction_id>", views.TransactionDetailView.as_view(), name="wallet-transaction"),
 ]

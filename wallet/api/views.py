@@ -11,6 +11,7 @@ from wallet.api.serializers import (
     PaymentMethodCreateSerializer,
     PaymentMethodSerializer,
     PaymentMethodUpdateSerializer,
+    TopUpCreatedSerializer,
     TopUpCreateSerializer,
     TopUpSerializer,
     TransactionFilterSerializer,
@@ -86,7 +87,7 @@ class PaymentMethodListView(StudentWalletView):
         parameters=[IDEMPOTENCY_KEY],
         responses={201: PaymentMethodSerializer, 400: ErrorSerializer},
     )
-    @idempotent
+    @idempotent(atomic=False)
     def post(self, request):
         data = PaymentMethodCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -120,21 +121,35 @@ class PaymentMethodDetailView(StudentWalletView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TopUpView(StudentWalletView):
+class TopUpListView(StudentWalletView, generics.ListAPIView):
+    """The caller's top-ups, newest first, whatever their outcome; POST charges a card."""
+
+    serializer_class = TopUpSerializer
     throttle_classes = [AnonRateThrottle, UserRateThrottle, ScopedRateThrottle]
     throttle_scope = "top_up"
+
+    def get_throttles(self):
+        # The `top_up` rate limits charges, not reading their history.
+        return super().get_throttles() if self.request.method == "POST" else [UserRateThrottle()]
+
+    def get_queryset(self):
+        return selectors.top_up_list(student_id=self.request.user.id)
 
     @extend_schema(
         request=TopUpCreateSerializer,
         parameters=[IDEMPOTENCY_KEY],
         responses={
-            201: TopUpSerializer,
+            201: TopUpCreatedSerializer,
+            202: OpenApiResponse(
+                TopUpCreatedSerializer, description="`processing`: the provider did not answer; it is asked again"
+            ),
             400: ErrorSerializer,
             402: OpenApiResponse(ErrorSerializer, description="`card_declined`: a failed top-up is recorded"),
-            503: OpenApiResponse(ErrorSerializer, description="Transient gateway failure; retry"),
+            422: OpenApiResponse(ErrorSerializer, description="`idempotency_key_reused`"),
+            503: OpenApiResponse(ErrorSerializer, description="Transient provider failure; retry with the same key"),
         },
     )
-    @idempotent
+    @idempotent(atomic=False)
     def post(self, request):
         data = TopUpCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -147,9 +162,24 @@ class TopUpView(StudentWalletView):
         )
         if top_up.status == TopUpStatus.FAILED:
             # Answered, not raised: the failed attempt stays recorded.
-            return error_response(CardDeclined())
-        top_up.transaction = selectors.wallet_transactions(student_id=request.user.id).get(transfer=top_up.transfer_id)
-        return Response(TopUpSerializer(top_up).data, status=status.HTTP_201_CREATED)
+            return error_response(CardDeclined(f"The top-up failed ({top_up.failure_code})."))
+        top_up.transaction = (
+            selectors.wallet_transactions(student_id=request.user.id).get(transfer=top_up.transfer_id)
+            if top_up.transfer_id
+            else None
+        )
+        code = status.HTTP_201_CREATED if top_up.status == TopUpStatus.SUCCEEDED else status.HTTP_202_ACCEPTED
+        return Response(TopUpCreatedSerializer(top_up).data, status=code)
+
+
+class TopUpDetailView(StudentWalletView, generics.RetrieveAPIView):
+    """One of the caller's top-ups; anyone else's is 404."""
+
+    serializer_class = TopUpSerializer
+    lookup_url_kwarg = "top_up_id"
+
+    def get_queryset(self):
+        return selectors.top_up_list(student_id=self.request.user.id)
 
 
 class TransactionListView(StudentWalletView, generics.ListAPIView):

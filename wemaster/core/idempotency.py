@@ -10,6 +10,7 @@ effect, so it exists exactly when the effect committed. Validation errors (400) 
 
 import hashlib
 import json
+from contextlib import contextmanager
 from functools import wraps
 
 import orjson
@@ -54,20 +55,63 @@ def _body_hash(request) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
+def _lock_id(user_id: int, key: str) -> list:
+    return [user_id % 2**31, key]
+
+
 def _claim(user_id: int, key: str) -> None:
     """Serialize requests sharing a key. PostgreSQL: a transaction-level advisory lock tried
     without waiting (a second concurrent request gets 409). SQLite serializes writers anyway."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", [user_id % 2**31, key])
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", _lock_id(user_id, key))
         (acquired,) = cursor.fetchone()
     if not acquired:
         raise IdempotencyKeyInUse()
 
 
-def idempotent(view_method):
-    """Decorate a DRF view method (post) that moves money. Without the header it runs as is."""
+@contextmanager
+def _claimed_outside_transaction(user_id: int, key: str):
+    """The same claim for a request that runs no transaction of its own: a session-level advisory
+    lock, released when the request is done (or its connection closes, if the process dies)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", _lock_id(user_id, key))
+        (acquired,) = cursor.fetchone()
+    if not acquired:
+        raise IdempotencyKeyInUse()
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", _lock_id(user_id, key))
+
+
+def _replay(stored: IdempotencyKey, endpoint: str, body_hash: str) -> Response:
+    if (stored.endpoint, stored.request_hash) != (endpoint, body_hash):
+        raise IdempotencyKeyReused()
+    return Response(stored.response_body, status=stored.response_status, headers={REPLAYED_HEADER: "true"})
+
+
+def _worth_storing(response) -> bool:
+    """Final answers only: a 202 (the provider's outcome not known yet) is not final, so a retry
+    with the key asks again and sees the intent's current state."""
+    return response.status_code < 500 and response.status_code != 202 and not _is_validation_error(response)
+
+
+def idempotent(view_method=None, *, atomic: bool = True):
+    """Decorate a DRF view method (post) that moves money. Without the header it runs as is.
+
+    `atomic=True`: the view's effect and the key row commit in one transaction, so the key
+    exists exactly when the effect does. `atomic=False` is for views that call the payment
+    provider, which must never happen inside a transaction: the view's service then has its own
+    durable idempotency (an intent row unique per key), and the key row is only the stored reply.
+    """
+    if view_method is None:
+        return lambda method: idempotent(method, atomic=atomic)
 
     @wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
@@ -77,19 +121,38 @@ def idempotent(view_method):
         if not 1 <= len(key) <= 255:
             raise ValidationError({HEADER: ["Must be 1 to 255 characters."]})
         endpoint, body_hash = _endpoint(request, kwargs), _body_hash(request)
+        if not atomic:
+            with _claimed_outside_transaction(request.user.id, key):
+                stored = IdempotencyKey.objects.filter(user=request.user, key=key).first()
+                if stored is not None:
+                    return _replay(stored, endpoint, body_hash)
+                try:
+                    response = view_method(self, request, *args, **kwargs)
+                except DomainError as exc:
+                    response = error_response(exc)
+                if _worth_storing(response):
+                    IdempotencyKey.objects.get_or_create(
+                        user=request.user,
+                        key=key,
+                        defaults={
+                            "endpoint": endpoint,
+                            "request_hash": body_hash,
+                            "response_status": response.status_code,
+                            "response_body": response.data,
+                        },
+                    )
+                return response
         with transaction.atomic():
             _claim(request.user.id, key)
             stored = IdempotencyKey.objects.filter(user=request.user, key=key).first()
             if stored is not None:
-                if (stored.endpoint, stored.request_hash) != (endpoint, body_hash):
-                    raise IdempotencyKeyReused()
-                return Response(stored.response_body, status=stored.response_status, headers={REPLAYED_HEADER: "true"})
+                return _replay(stored, endpoint, body_hash)
             try:
                 with transaction.atomic():
                     response = view_method(self, request, *args, **kwargs)
             except DomainError as exc:
                 response = error_response(exc)
-            if response.status_code < 500 and not _is_validation_error(response):
+            if _worth_storing(response):
                 IdempotencyKey.objects.create(
                     user=request.user,
                     key=key,

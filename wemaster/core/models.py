@@ -22,34 +22,3 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.user_id}:{self.key}"
-
-
-class GatewayCall(models.Model):
-    """What the sandbox payment gateway was asked to do: one row per idempotency key.
-
-    Stands in for the provider's own records, so tests can assert exactly-once charges
-    and payouts. A retried call with the same key replays the stored outcome.
-    """
-
-    class Operation(models.TextChoices):
-        CHARGE = "charge"
-        PAYOUT = "payout"
-
-    operation = models.CharField(max_length=16, choices=Operation.choices)
-    idempotency_key = models.CharField(max_length=255)
-    source = models.CharField(max_length=64, help_text="Card or bank token charged / paid.")
-    amount = models.BigIntegerField()
-    currency = models.CharField(max_length=3)
-    succeeded = models.BooleanField()
-    provider_reference = models.CharField(max_length=64)
-    failure_code = models.CharField(max_length=64, blank=True)
-    attempts = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["operation", "idempotency_key"], name="core_gateway_call_once_per_key")
-        ]
-
-    def __str__(self):
-        return f"{self.operation} {self.idempotency_key}"
