@@ -61,8 +61,12 @@ def wallet_ensure(*, student) -> Wallet:
 
 
 def _lock_wallet(wallet: Wallet) -> Wallet:
-    """Serialize changes to one wallet's payment methods and settings. Call inside atomic."""
-    return Wallet.objects.select_for_update().get(pk=wallet.pk)
+    """Serialize changes to one wallet's payment methods and settings. Call inside atomic.
+
+    FOR NO KEY UPDATE: it serializes these changes without blocking the KEY SHARE lock that
+    every new top-up's foreign key takes on the wallet (FOR UPDATE deadlocked a card deletion
+    against a top-up of that card)."""
+    return Wallet.objects.select_for_update(no_key=True).get(pk=wallet.pk)
 
 
 def payment_method_add(*, wallet: Wallet, token: str, make_default: bool = False) -> PaymentMethod:
