@@ -1,4 +1,5 @@
-"""Demo wallets: every demo student gets a Visa card and money from real top-ups (sandbox gateway)."""
+"""Demo wallets: every demo student gets a Visa card and money from real top-ups (sandbox gateway);
+the first student's history also shows a declined top-up, so every outcome is on screen."""
 
 from wallet import services
 from wallet.models import PaymentMethod, TopUp, TopUpStatus
@@ -19,4 +20,7 @@ def seed_demo(*, scale: int, progress) -> list[tuple[str, str, str]]:
             continue
         for amount in DEMO_TOP_UPS:
             services.top_up_create(wallet=wallet, amount=amount)
+        if student.email == emails[0]:
+            declining = services.payment_method_add(wallet=wallet, token="tok_chargeCustomerFail")
+            services.top_up_create(wallet=wallet, amount=2_000, payment_method_id=declining.id)
     return []

@@ -149,6 +149,16 @@ def _transactions_of(owner):
     return {_transaction(owner)["transaction_id"]}
 
 
+def _top_up(owner):
+    method = _payment_method(owner)["payment_method_id"]
+    top_up = wallet.top_up_create(wallet=wallet.wallet_ensure(student=owner), amount=5_000, payment_method_id=method)
+    return {"top_up_id": top_up.pk}
+
+
+def _top_ups_of(owner):
+    return {_top_up(owner)["top_up_id"]}
+
+
 MATRIX: dict[str, Entry] = {
     # --- framework, accounts ---
     "ping": Entry(public=frozenset({"get"})),
@@ -211,7 +221,8 @@ MATRIX: dict[str, Entry] = {
     "wallet-payment-method": Entry(
         roles=STUDENTS, setup=_payment_method, private={"patch": {"is_default": True}, "delete": None}
     ),
-    "wallet-top-ups": Entry(roles=STUDENTS),
+    "wallet-top-ups": Entry(roles=STUDENTS, own_rows=_top_ups_of),
+    "wallet-top-up": Entry(roles=STUDENTS, setup=_top_up, private={"get": None}),
     "wallet-transactions": Entry(roles=STUDENTS, own_rows=_transactions_of),
     "wallet-transaction": Entry(roles=STUDENTS, setup=_transaction, private={"get": None}),
 }
