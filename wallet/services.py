@@ -1,7 +1,7 @@
 """Wallet writes: the wallet row, payment methods, top-ups and auto-reload.
 
 Money only moves through `wemaster.ledger.services`. A top-up is an intent at the boundary
-with the provider (docs/ARCHITECTURE.md, Boundaries): `top_up_begin` commits the TopUp row
+with the provider (wemaster/core/payments/gateway.py): `top_up_begin` commits the TopUp row
 with a provider key of its own, `top_up_execute` calls the provider outside any transaction,
 `top_up_settle` credits the amount the provider reports in a second transaction, once.
 An intent whose answer was lost (a timeout, a killed process) is settled by

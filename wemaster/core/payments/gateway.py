@@ -1,8 +1,8 @@
 """The payment and payout gateway: the only door to the outside world's money.
 
 The provider is another system: what it records is not undone by our rollbacks, and an
-answer can be lost after the money moved. So every external money movement is an intent
-(docs/ARCHITECTURE.md, Boundaries): the caller commits its own row first, with a provider key
+answer can be lost after the money moved. So every external money movement is an intent:
+the caller commits its own row first, with a provider key
 of its own, then calls the provider *outside any transaction*, then settles in a second
 transaction with what the provider reports. `PaymentGateway` enforces the middle step: a
 call made inside `transaction.atomic` raises `ProviderCallInTransaction`.
