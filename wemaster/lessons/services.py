@@ -22,6 +22,7 @@ from wemaster.ledger.locks import lock_accounts
 from wemaster.ledger.models import AccountKind, TransferKind
 from wemaster.lessons.errors import (
     CannotBookSelf,
+    ConflictOfInterest,
     InvalidTransition,
     OnlyStudentsBook,
     RefundAlreadyDecided,
@@ -240,13 +241,22 @@ def refund_request_create(*, student, lesson_id: int, reason: str) -> RefundRequ
         raise RefundAlreadyRequested() from exc
 
 
-def _lock_pending_refund(refund_request_id: int) -> RefundRequest:
-    refund = RefundRequest.objects.select_for_update().filter(pk=refund_request_id).first()
-    if refund is None:
+def _lock_refund_for_decision(*, refund_request_id: int, staff) -> tuple[RefundRequest, Lesson]:
+    """Lock the lesson, then its refund request (the one lock order: lesson before request), refuse
+    a staff member who is the lesson's student or tutor, and check the request is still pending.
+
+    Raises NotFound, ConflictOfInterest, RefundAlreadyDecided.
+    """
+    lesson_id = RefundRequest.objects.filter(pk=refund_request_id).values_list("lesson_id", flat=True).first()
+    if lesson_id is None:
         raise NotFound("Refund request not found.")
+    lesson = Lesson.objects.select_for_update().get(pk=lesson_id)
+    refund = RefundRequest.objects.select_for_update().get(pk=refund_request_id)
+    if staff.id in (lesson.student_id, lesson.tutor_id, refund.student_id):
+        raise ConflictOfInterest()
     if refund.status != RefundStatus.PENDING:
         raise RefundAlreadyDecided(f"This refund request was already {refund.status}.")
-    return refund
+    return refund, lesson
 
 
 @transaction.atomic
@@ -258,11 +268,11 @@ def refund_request_approve(*, refund_request_id: int, staff, at: datetime | None
     tutor pending if the earning has not cleared, else from tutor available as far as it
     reaches; what the tutor already withdrew is covered by the platform (external funding:
     new platform money; recovering it from the tutor happens outside the ledger).
-    The earning is marked refunded. Raises NotFound, RefundAlreadyDecided.
+    The earning is marked refunded and `staff` recorded as the decider.
+    Raises NotFound, ConflictOfInterest (staff is the lesson's student or tutor), RefundAlreadyDecided.
     """
     at = at or timezone.now()
-    refund = _lock_pending_refund(refund_request_id)
-    lesson = Lesson.objects.get(pk=refund.lesson_id)
+    refund, lesson = _lock_refund_for_decision(refund_request_id=refund_request_id, staff=staff)
     earning = earnings.earning_lock_for_refund(lesson_id=lesson.pk)
     currency = lesson.currency
     wallet = ledger.student_wallet_account(student=refund.student, currency=currency)
@@ -291,8 +301,11 @@ def refund_request_approve(*, refund_request_id: int, staff, at: datetime | None
 
 @transaction.atomic
 def refund_request_reject(*, refund_request_id: int, staff, at: datetime | None = None) -> RefundRequest:
-    """Refuse a pending refund; no money moves. Raises NotFound, RefundAlreadyDecided."""
-    refund = _lock_pending_refund(refund_request_id)
+    """Refuse a pending refund; no money moves; `staff` is recorded as the decider.
+
+    Raises NotFound, ConflictOfInterest (staff is the lesson's student or tutor), RefundAlreadyDecided.
+    """
+    refund, _ = _lock_refund_for_decision(refund_request_id=refund_request_id, staff=staff)
     refund.status = RefundStatus.REJECTED
     refund.decided_by = staff
     refund.decided_at = at or timezone.now()
