@@ -9,7 +9,13 @@ from django.db import IntegrityError, connection, transaction
 from tests.accounts.factories import StudentFactory, TutorFactory
 from tests.ledger.factories import funded_wallet
 from wemaster.ledger import services
-from wemaster.ledger.errors import DuplicateTransfer, HoldAlreadyResolved, InsufficientFunds, OverCapture
+from wemaster.ledger.errors import (
+    DuplicateTransfer,
+    HoldAlreadyResolved,
+    InsufficientFunds,
+    OverCapture,
+    ReceivableOverpaid,
+)
 from wemaster.ledger.models import Account, AccountKind, Entry, Hold, HoldStatus, TransferKind
 from wemaster.ledger.reconcile import find_discrepancies
 
@@ -323,3 +329,58 @@ def test_wallet_debit_event_is_sent_only_after_commit(django_capture_on_commit_c
         assert received[1:] == [(wallet.id, f"transfer:{charge.id}")]
     finally:
         student_wallet_debited.disconnect(receiver)
+
+
+def receivable_of(user):
+    return services.account_for(kind=AccountKind.TUTOR_RECEIVABLE, currency=USD, owner=user)
+
+
+@pytest.mark.django_db
+def test_a_receivable_goes_negative_by_what_is_owed_and_is_never_repaid_beyond_it():
+    tutor = TutorFactory()
+    receivable = receivable_of(tutor)
+    external = services.platform_account(kind=AccountKind.EXTERNAL_FUNDING, currency=USD)
+    services.transfer(
+        kind=TransferKind.ADJUSTMENT,
+        reference="advance",
+        currency=USD,
+        legs=[services.Leg(receivable.id, -300), services.Leg(external.id, 300)],
+    )
+    with pytest.raises(ReceivableOverpaid):
+        services.transfer(
+            kind=TransferKind.ADJUSTMENT,
+            reference="overpay",
+            currency=USD,
+            legs=[services.Leg(external.id, -301), services.Leg(receivable.id, 301)],
+        )
+    services.transfer(
+        kind=TransferKind.ADJUSTMENT,
+        reference="repay",
+        currency=USD,
+        legs=[services.Leg(external.id, -300), services.Leg(receivable.id, 300)],
+    )
+    receivable.refresh_from_db()
+    assert receivable.balance == 0
+    assert Entry.objects.filter(account=receivable).count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_database_refuses_a_positive_receivable_and_allows_a_negative_one():
+    receivable = receivable_of(TutorFactory())
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE ledger_account SET balance = -5 WHERE id = %s", [receivable.id])
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE ledger_account SET balance = 1 WHERE id = %s", [receivable.id])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_reconcile_flags_a_positive_receivable_written_around_the_guard():
+    receivable = receivable_of(TutorFactory())
+    with connection.cursor() as cursor:  # DDL is transactional: the test's rollback restores the guard
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE needs no deferred check pending
+        cursor.execute("ALTER TABLE ledger_account DROP CONSTRAINT ledger_account_receivable_not_positive")
+        cursor.execute("UPDATE ledger_account SET balance = 7 WHERE id = %s", [receivable.id])
+    problems = find_discrepancies()
+    assert f"no_positive_receivables: account {receivable.id} (tutor_receivable) balance 7 is positive" in problems
