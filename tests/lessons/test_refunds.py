@@ -118,7 +118,7 @@ def test_rejection_moves_nothing(client_for, staff):
 
 
 @pytest.mark.django_db
-def test_after_clearance_and_a_withdrawal_the_platform_covers_what_the_tutor_took(staff):
+def test_after_clearance_and_a_withdrawal_what_the_tutor_took_goes_on_the_receivable(staff):
     lesson = completed()
     earnings.earnings_clear_due(now=timezone.now() + timedelta(days=settings.EARNINGS_CLEARANCE_DAYS, seconds=1))
     available = account(AccountKind.TUTOR_AVAILABLE, lesson.tutor)
@@ -132,8 +132,16 @@ def test_after_clearance_and_a_withdrawal_the_platform_covers_what_the_tutor_too
     refund = services.refund_request_approve(refund_request_id=refund.pk, staff=staff)
     assert (refund.commission_returned, refund.tutor_recovered, refund.platform_covered) == (1_000, 500, 2_500)
     assert account(AccountKind.TUTOR_AVAILABLE, lesson.tutor).balance == 0
-    assert account(AccountKind.EXTERNAL_FUNDING).balance == external_before - 2_500
+    assert account(AccountKind.TUTOR_RECEIVABLE, lesson.tutor).balance == -2_500
+    assert account(AccountKind.EXTERNAL_FUNDING).balance == external_before  # no new platform money
     assert account(AccountKind.STUDENT_WALLET, lesson.student).balance == 10_000
+    legs = dict(Entry.objects.filter(transfer__kind=TransferKind.REFUND).values_list("account__kind", "amount"))
+    assert legs == {
+        AccountKind.STUDENT_WALLET: 4_000,
+        AccountKind.PLATFORM_REVENUE: -1_000,
+        AccountKind.TUTOR_AVAILABLE: -500,
+        AccountKind.TUTOR_RECEIVABLE: -2_500,
+    }
     assert find_discrepancies() == []
 
 
