@@ -22,11 +22,13 @@ from wemaster.ledger.reconcile import find_discrepancies
 USD = settings.CURRENCY
 
 
-def tutor_accounts():
-    tutor = TutorFactory()
-    pending = services.account_for(kind=AccountKind.TUTOR_PENDING, currency=USD, owner=tutor)
+def capture_accounts():
+    """Where captures go in these engine-level tests: a plain payee wallet and platform revenue.
+    Not a tutor account: a tutor's accounts must match the tutor's earnings (earnings' reconcile),
+    and these tests move money without any."""
+    payee = services.student_wallet_account(student=StudentFactory(), currency=USD)
     revenue = services.platform_account(kind=AccountKind.PLATFORM_REVENUE, currency=USD)
-    return pending, revenue
+    return payee, revenue
 
 
 @pytest.mark.django_db
@@ -69,7 +71,7 @@ def test_debit_beyond_available_is_refused_and_changes_nothing():
 @pytest.mark.django_db
 def test_hold_capture_splits_and_releases_the_rest():
     wallet = funded_wallet(StudentFactory(), 5_000)
-    pending, revenue = tutor_accounts()
+    payee, revenue = capture_accounts()
     hold = services.hold_create(account=wallet, amount=4_000, reference="lesson:1:hold")
     wallet.refresh_from_db()
     assert (wallet.balance, wallet.held, wallet.available) == (5_000, 4_000, 1_000)
@@ -77,12 +79,12 @@ def test_hold_capture_splits_and_releases_the_rest():
         hold=hold,
         kind=TransferKind.LESSON_CHARGE,
         reference="lesson:1",
-        credits=[services.Leg(pending.id, 2_700), services.Leg(revenue.id, 900)],
+        credits=[services.Leg(payee.id, 2_700), services.Leg(revenue.id, 900)],
     )
     wallet.refresh_from_db()
-    pending.refresh_from_db()
+    payee.refresh_from_db()
     assert (wallet.balance, wallet.held) == (1_400, 0)
-    assert pending.balance == 2_700
+    assert payee.balance == 2_700
     hold.refresh_from_db()
     assert hold.status == HoldStatus.POSTED and hold.transfer is not None
     assert find_discrepancies() == []
@@ -91,11 +93,11 @@ def test_hold_capture_splits_and_releases_the_rest():
 @pytest.mark.django_db
 def test_over_capture_is_refused():
     wallet = funded_wallet(StudentFactory(), 1_000)
-    pending, _ = tutor_accounts()
+    payee, _ = capture_accounts()
     hold = services.hold_create(account=wallet, amount=500, reference="h")
     with pytest.raises(OverCapture):
         services.hold_capture(
-            hold=hold, kind=TransferKind.LESSON_CHARGE, reference="x", credits=[services.Leg(pending.id, 501)]
+            hold=hold, kind=TransferKind.LESSON_CHARGE, reference="x", credits=[services.Leg(payee.id, 501)]
         )
     hold.refresh_from_db()
     assert hold.status == HoldStatus.PENDING
@@ -104,14 +106,14 @@ def test_over_capture_is_refused():
 @pytest.mark.django_db
 def test_hold_resolves_exactly_once():
     wallet = funded_wallet(StudentFactory(), 1_000)
-    pending, _ = tutor_accounts()
+    payee, _ = capture_accounts()
     hold = services.hold_create(account=wallet, amount=500, reference="h")
     services.hold_void(hold=hold)
     with pytest.raises(HoldAlreadyResolved):
         services.hold_void(hold=hold)
     with pytest.raises(HoldAlreadyResolved):
         services.hold_capture(
-            hold=hold, kind=TransferKind.LESSON_CHARGE, reference="x", credits=[services.Leg(pending.id, 5)]
+            hold=hold, kind=TransferKind.LESSON_CHARGE, reference="x", credits=[services.Leg(payee.id, 5)]
         )
     wallet.refresh_from_db()
     assert (wallet.balance, wallet.held) == (1_000, 0)
@@ -163,7 +165,7 @@ def test_200_concurrent_holds_against_100_dollars():
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_capture_and_void_of_one_hold_one_wins():
     wallet = funded_wallet(StudentFactory(), 1_000)
-    pending, revenue = tutor_accounts()
+    payee, revenue = capture_accounts()
     holds = [services.hold_create(account=wallet, amount=50, reference=f"h{i}") for i in range(10)]
 
     for hold in holds:
@@ -177,7 +179,7 @@ def test_concurrent_capture_and_void_of_one_hold_one_wins():
                     hold=hold,
                     kind=TransferKind.LESSON_CHARGE,
                     reference=f"charge:{hold.id}",
-                    credits=[services.Leg(pending.id, 40), services.Leg(revenue.id, 10)],
+                    credits=[services.Leg(payee.id, 40), services.Leg(revenue.id, 10)],
                 )
                 return "posted"
             except HoldAlreadyResolved:
@@ -248,7 +250,7 @@ def test_reconcile_is_clean_on_a_random_workload_and_finds_injected_faults(capsy
     import random
 
     rng = random.Random(7)
-    pending, revenue = tutor_accounts()
+    payee, revenue = capture_accounts()
     wallets = [funded_wallet(StudentFactory(), rng.randint(1_000, 5_000)) for _ in range(5)]
     for index in range(60):
         wallet = rng.choice(wallets)
@@ -258,7 +260,7 @@ def test_reconcile_is_clean_on_a_random_workload_and_finds_injected_faults(capsy
             continue
         if rng.random() < 0.6:
             fee = hold.amount // 4
-            credits = [services.Leg(pending.id, hold.amount - fee)] + ([services.Leg(revenue.id, fee)] if fee else [])
+            credits = [services.Leg(payee.id, hold.amount - fee)] + ([services.Leg(revenue.id, fee)] if fee else [])
             services.hold_capture(hold=hold, kind=TransferKind.LESSON_CHARGE, reference=f"c{index}", credits=credits)
         elif rng.random() < 0.5:
             services.hold_void(hold=hold)
