@@ -77,16 +77,6 @@ def tutor_credit_legs(
     return [ledger.Leg(account.id, part) for account, part in credits if part]
 
 
-@dataclass(frozen=True)
-class TutorRecovery:
-    """How a refunded earning's net comes back from its tutor: `recovered` from what the tutor
-    still has, `owed` debited to the tutor's receivable; `legs` (all negative) post both."""
-
-    legs: list[ledger.Leg]
-    recovered: int
-    owed: int
-
-
 # --- commission -----------------------------------------------------------------------------------
 
 
@@ -245,6 +235,16 @@ def earning_lock_for_refund(*, lesson_id: int) -> Earning:
     if earning is None:
         raise NotFound("This lesson has no refundable earning.")
     return earning
+
+
+@dataclass(frozen=True)
+class TutorRecovery:
+    """How a refunded earning's net comes back from its tutor: `recovered` from what the tutor
+    still has, `owed` debited to the tutor's receivable; `legs` (all negative) post both."""
+
+    legs: list[ledger.Leg]
+    recovered: int
+    owed: int
 
 
 def earning_refund_legs(*, earning: Earning, lock_with: Collection[int] = ()) -> TutorRecovery:

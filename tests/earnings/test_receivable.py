@@ -92,3 +92,11 @@ def test_transactions_show_the_refunded_earning(staff, client_for):
     rows = client_for(tutor).get("/api/v1/earnings/transactions?status=refunded").json()["results"]
     assert [(row["id"], row["status"], row["net"]) for row in rows] == [(refunded.pk, EarningStatus.REFUNDED, "30.00")]
     assert rows[0]["refunded_at"] is not None and rows[0]["cleared_at"] is not None
+
+
+@pytest.mark.django_db
+def test_admin_lists_receivable_accounts_with_what_is_owed(staff, client):
+    indebted_tutor(staff)
+    client.force_login(StudentFactory(is_staff=True, is_superuser=True))
+    page = client.get("/admin/ledger/account/", {"kind": RECEIVABLE}).content.decode()
+    assert "Tutor receivable (owed to the platform)" in page and "-30.00 USD" in page
