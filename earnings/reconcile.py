@@ -1,14 +1,23 @@
 """Earnings invariants, run by `manage.py reconcile`."""
 
+from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from earnings.models import IN_FLIGHT, Earning, EarningStatus, Withdrawal, WithdrawalStatus
 from wemaster.core.payments import Kind, get_gateway
 from wemaster.ledger.models import Account, AccountKind, Transfer, TransferKind
+
+# The ledger accounts holding a tutor's money (the receivable negatively, by what the tutor owes).
+TUTOR_MONEY_KINDS = (
+    AccountKind.TUTOR_PENDING,
+    AccountKind.TUTOR_AVAILABLE,
+    AccountKind.PAYOUT_CLEARING,
+    AccountKind.TUTOR_RECEIVABLE,
+)
 
 
 def pending_balances_match_pending_earnings() -> list[str]:
@@ -54,6 +63,73 @@ def cleared_earnings_have_one_clearance() -> list[str]:
     return problems
 
 
+def tutor_money_adds_up() -> list[str]:
+    """Per tutor and currency, what the ledger holds for the tutor is what the tutor earned and
+    kept, minus what left for the tutor's bank:
+
+        pending + available + payout clearing + receivable
+            == sum(net of the tutor's earnings not refunded) - sum(amount of the tutor's paid withdrawals)
+
+    because a completion or late fee credits pending with its earning's net; clearance, a
+    withdrawal, a failed payout and a repayment of the receivable move money among these four
+    accounts; a refund takes its earning's whole net out of them (from pending or available, the
+    rest onto the receivable); a paid withdrawal moves its amount from payout clearing to the
+    outside. A transfer into a tutor account without an earning, a refund that took back the
+    wrong amount or a payout without its withdrawal breaks the equality.
+
+    Also: no tutor has money available while owing, since every credit on its way to available
+    repays the receivable first. Three aggregate queries, however many tutors.
+    """
+    held = {}
+    for tutor_id, currency, total, available, receivable in (
+        Account.objects.filter(kind__in=TUTOR_MONEY_KINDS, owner__isnull=False)
+        .values_list("owner_id", "currency")
+        .annotate(
+            total=Sum("balance"),
+            available=Sum("balance", filter=Q(kind=AccountKind.TUTOR_AVAILABLE), default=0),
+            receivable=Sum("balance", filter=Q(kind=AccountKind.TUTOR_RECEIVABLE), default=0),
+        )
+        .order_by()
+    ):
+        held[tutor_id, currency] = (total, available, receivable)
+    kept = defaultdict(
+        int,
+        {
+            (tutor_id, currency): total
+            for tutor_id, currency, total in Earning.objects.exclude(status=EarningStatus.REFUNDED)
+            .values_list("tutor_id", "currency")
+            .annotate(total=Sum("net"))
+            .order_by()
+        },
+    )
+    paid = defaultdict(
+        int,
+        {
+            (tutor_id, currency): total
+            for tutor_id, currency, total in Withdrawal.objects.filter(status=WithdrawalStatus.PAID)
+            .values_list("tutor_id", "currency")
+            .annotate(total=Sum("amount"))
+            .order_by()
+        },
+    )
+    problems = []
+    for tutor_id, currency in sorted(held.keys() | kept.keys() | paid.keys()):
+        total, available, receivable = held.get((tutor_id, currency), (0, 0, 0))
+        expected = kept[tutor_id, currency] - paid[tutor_id, currency]
+        if total != expected:
+            problems.append(
+                f"tutor {tutor_id} ({currency}): pending + available + payout clearing + receivable = {total}"
+                f" != kept earnings {kept[tutor_id, currency]} - paid withdrawals {paid[tutor_id, currency]}"
+                f" = {expected}"
+            )
+        if available > 0 and receivable < 0:
+            problems.append(
+                f"tutor {tutor_id} ({currency}) has {available} available while owing {-receivable}:"
+                " a credit bypassed the receivable"
+            )
+    return problems
+
+
 def earnings_split_adds_up() -> list[str]:
     bad = Earning.objects.exclude(gross=F("commission") + F("net")).values_list("id", flat=True)
     return [f"earning {earning_id}: commission + net != gross" for earning_id in bad]
@@ -87,6 +163,7 @@ def provider_payouts_match_withdrawals() -> list[str]:
 CHECKS = [
     pending_balances_match_pending_earnings,
     cleared_earnings_have_one_clearance,
+    tutor_money_adds_up,
     earnings_split_adds_up,
     provider_payouts_match_withdrawals,
 ]

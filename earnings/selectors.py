@@ -32,7 +32,7 @@ def overview_compute(*, tutor_id: int, now: datetime | None = None) -> dict:
         Account.objects.filter(
             owner_id=tutor_id,
             currency=settings.CURRENCY,
-            kind__in=[AccountKind.TUTOR_PENDING, AccountKind.TUTOR_AVAILABLE],
+            kind__in=[AccountKind.TUTOR_PENDING, AccountKind.TUTOR_AVAILABLE, AccountKind.TUTOR_RECEIVABLE],
         ).values_list("kind", "balance")
     )
     kept = Earning.objects.filter(tutor_id=tutor_id).exclude(status=EarningStatus.REFUNDED)
@@ -50,6 +50,9 @@ def overview_compute(*, tutor_id: int, now: datetime | None = None) -> dict:
     return {
         "pending": format_minor(balances.get(AccountKind.TUTOR_PENDING, 0)),
         "available": format_minor(balances.get(AccountKind.TUTOR_AVAILABLE, 0)),
+        # The receivable's balance is negative by what the tutor owes (refunds of money already
+        # withdrawn); the next earnings that clear repay it before reaching available.
+        "owed": format_minor(-balances.get(AccountKind.TUTOR_RECEIVABLE, 0)),
         "paid_out": format_minor(paid_out),
         "lifetime_gross": format_minor(totals["total_gross"]),
         "lifetime_net": format_minor(totals["total_net"]),

@@ -2,8 +2,15 @@
 
 Every function that changes a tutor's earnings invalidates the tutor's cache tag
 (`earnings_tag`) on commit, so the cached overview and analytics are never stale.
+
+A tutor's money sits in four ledger accounts: pending (earned, not cleared), available,
+payout clearing (a withdrawal in flight) and the receivable: what the tutor owes the platform
+after a refund took back more than the tutor still had (a negative balance). Money on its way
+to available repays the receivable first (`tutor_credit_legs`).
 """
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -40,6 +47,7 @@ from wemaster.core.payments import (
 )
 from wemaster.ledger import services as ledger
 from wemaster.ledger.errors import DuplicateTransfer, InsufficientFunds
+from wemaster.ledger.locks import lock_accounts
 from wemaster.ledger.models import Account, AccountKind, TransferKind
 
 
@@ -48,9 +56,32 @@ def earnings_tag(tutor_id: int) -> str:
 
 
 def tutor_account(*, tutor_id: int, kind: str, currency: str | None = None) -> Account:
-    """The tutor's pending, available or payout-clearing ledger account."""
+    """The tutor's pending, available, payout-clearing or receivable ledger account."""
     owner = get_user_model()(pk=tutor_id)  # a reference by id: account_for only uses its pk
     return ledger.account_for(kind=kind, currency=currency or settings.CURRENCY, owner=owner)
+
+
+def tutor_credit_legs(
+    *, tutor_id: int, currency: str, amount: int, lock_with: Collection[int] = ()
+) -> list[ledger.Leg]:
+    """The credit legs of `amount` (> 0) on its way to the tutor's available balance (an earning
+    that clears, a failed payout's returned money): what the tutor owes on the receivable is repaid
+    first, only the rest reaches available. The caller adds its debit leg(s) and posts one transfer.
+
+    Precondition: call inside transaction.atomic, after the caller's row locks (earning,
+    withdrawal) and before it locks any ledger account. The tutor's available and receivable
+    accounts are locked here together with `lock_with` (the accounts of the caller's other legs)
+    in one primary-key-ordered `lock_accounts` call, and the debt is read under that lock: the
+    legs hold only while it is held, so post them in the same transaction.
+    """
+    if amount <= 0:
+        raise ValueError("a credit to a tutor must be positive")
+    available = tutor_account(tutor_id=tutor_id, kind=AccountKind.TUTOR_AVAILABLE, currency=currency)
+    receivable = tutor_account(tutor_id=tutor_id, kind=AccountKind.TUTOR_RECEIVABLE, currency=currency)
+    locked = lock_accounts([available.id, receivable.id, *lock_with])
+    repaid = min(-locked[receivable.id].balance, amount)
+    credits = ((receivable, repaid), (available, amount - repaid))
+    return [ledger.Leg(account.id, part) for account, part in credits if part]
 
 
 # --- commission -----------------------------------------------------------------------------------
@@ -136,12 +167,27 @@ def earning_record(
     return earning
 
 
+CLEARANCE_KINDS = (AccountKind.TUTOR_PENDING, AccountKind.TUTOR_AVAILABLE, AccountKind.TUTOR_RECEIVABLE)
+
+
+def _lock_clearance_accounts(batch: list[Earning]) -> None:
+    """Lock the pending, available and receivable accounts of every tutor in the batch in one
+    primary-key-ordered call: two runs whose batches share tutors queue instead of deadlocking."""
+    tutors = {(earning.tutor_id, earning.currency) for earning in batch if earning.net > 0}
+    lock_accounts(
+        tutor_account(tutor_id=tutor_id, kind=kind, currency=currency).id
+        for tutor_id, currency in tutors
+        for kind in CLEARANCE_KINDS
+    )
+
+
 def _clear(earning: Earning, now: datetime) -> None:
-    """Move one pending earning's net to available. Precondition: the earning row is locked."""
+    """Move one pending earning's net out of pending: first repaying what the tutor owes (the
+    receivable), the rest to available. Precondition: the earning row is locked."""
     if earning.net > 0:
         pending = tutor_account(tutor_id=earning.tutor_id, kind=AccountKind.TUTOR_PENDING, currency=earning.currency)
-        available = tutor_account(
-            tutor_id=earning.tutor_id, kind=AccountKind.TUTOR_AVAILABLE, currency=earning.currency
+        credits = tutor_credit_legs(
+            tutor_id=earning.tutor_id, currency=earning.currency, amount=earning.net, lock_with=[pending.id]
         )
         try:
             with transaction.atomic():
@@ -149,7 +195,7 @@ def _clear(earning: Earning, now: datetime) -> None:
                     kind=TransferKind.EARNING_CLEARANCE,
                     reference=f"earning:{earning.pk}",
                     currency=earning.currency,
-                    legs=[ledger.Leg(pending.id, -earning.net), ledger.Leg(available.id, earning.net)],
+                    legs=[ledger.Leg(pending.id, -earning.net), *credits],
                 )
         except DuplicateTransfer:
             pass  # the money already moved for this earning; only its status lagged behind
@@ -159,8 +205,9 @@ def _clear(earning: Earning, now: datetime) -> None:
 
 
 def earnings_clear_due(*, now: datetime | None = None, batch_size: int | None = None) -> int:
-    """Clear due earnings in batches (one transaction each). Idempotent: each earning's move has
-    the unique transfer reference `earning:<id>`, and rows locked by a concurrent run are skipped.
+    """Clear due earnings in batches (one transaction each), each repaying the tutor's receivable
+    before it reaches available. Idempotent: each earning's move has the unique transfer reference
+    `earning:<id>`, and rows locked by a concurrent run (or by a refund) are skipped.
     Returns how many earnings were cleared."""
     now = now or timezone.now()
     batch_size = batch_size or settings.EARNINGS_CLEARANCE_BATCH_SIZE
@@ -172,6 +219,7 @@ def earnings_clear_due(*, now: datetime | None = None, batch_size: int | None = 
                 .filter(status=EarningStatus.PENDING, available_on__lte=now)
                 .order_by("id")[:batch_size]
             )
+            _lock_clearance_accounts(batch)
             for earning in batch:
                 _clear(earning, now)
             invalidate_tags(*{earnings_tag(earning.tutor_id) for earning in batch})
@@ -194,6 +242,39 @@ def earning_lock_for_refund(*, lesson_id: int) -> Earning:
     if earning is None:
         raise NotFound("This lesson has no refundable earning.")
     return earning
+
+
+@dataclass(frozen=True)
+class TutorRecovery:
+    """How a refunded earning's net comes back from its tutor: `recovered` from what the tutor
+    still has, `owed` debited to the tutor's receivable; `legs` (all negative) post both."""
+
+    legs: list[ledger.Leg]
+    recovered: int
+    owed: int
+
+
+def earning_refund_legs(*, earning: Earning, lock_with: Collection[int] = ()) -> TutorRecovery:
+    """The legs taking a refunded earning's net back from its tutor: from tutor pending while the
+    earning has not cleared, else from tutor available as far as it reaches; the rest (money
+    already withdrawn, or in a payout still in flight) is debited to the tutor's receivable, to be
+    repaid by the next money on its way to available (`tutor_credit_legs`).
+
+    Precondition: call inside transaction.atomic with `earning` locked by
+    `earning_lock_for_refund` and no ledger account locked yet. The tutor's source and receivable
+    accounts are locked here together with `lock_with` (the accounts of the caller's other legs) in
+    one primary-key-ordered `lock_accounts` call; post the legs in the same transaction.
+    """
+    source_kind = AccountKind.TUTOR_PENDING if earning.status == EarningStatus.PENDING else AccountKind.TUTOR_AVAILABLE
+    source = tutor_account(tutor_id=earning.tutor_id, kind=source_kind, currency=earning.currency)
+    receivable = tutor_account(tutor_id=earning.tutor_id, kind=AccountKind.TUTOR_RECEIVABLE, currency=earning.currency)
+    locked = lock_accounts([source.id, receivable.id, *lock_with])
+    recovered = min(earning.net, max(locked[source.id].available, 0))
+    owed = earning.net - recovered
+    debits = ((source, recovered), (receivable, owed))
+    return TutorRecovery(
+        legs=[ledger.Leg(account.id, -amount) for account, amount in debits if amount], recovered=recovered, owed=owed
+    )
 
 
 def earning_mark_refunded(*, earning: Earning, now: datetime | None = None) -> Earning:
@@ -348,12 +429,17 @@ def withdrawal_settle(
         return PayoutOutcome.RETRY
     clearing = tutor_account(tutor_id=withdrawal.tutor_id, kind=AccountKind.PAYOUT_CLEARING)
     if record is None or record.status == ProviderStatus.FAILED:
-        available = tutor_account(tutor_id=withdrawal.tutor_id, kind=AccountKind.TUTOR_AVAILABLE)
+        credits = tutor_credit_legs(
+            tutor_id=withdrawal.tutor_id,
+            currency=withdrawal.currency,
+            amount=withdrawal.amount,
+            lock_with=[clearing.id],
+        )
         ledger.transfer(
             kind=TransferKind.PAYOUT_REVERSAL,
             reference=withdrawal.gateway_key,
             currency=withdrawal.currency,
-            legs=[ledger.Leg(clearing.id, -withdrawal.amount), ledger.Leg(available.id, withdrawal.amount)],
+            legs=[ledger.Leg(clearing.id, -withdrawal.amount), *credits],
         )
         withdrawal.status = WithdrawalStatus.FAILED
         withdrawal.failure_reason = (rejection or (record and record.failure_code) or "rejected")[:200]

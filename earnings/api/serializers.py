@@ -12,6 +12,10 @@ class NextTierSerializer(serializers.Serializer):
 class OverviewSerializer(serializers.Serializer):
     pending = serializers.CharField()
     available = serializers.CharField()
+    owed = serializers.CharField(
+        help_text="What the tutor owes the platform after refunds of money already withdrawn; "
+        "repaid from the next earnings that clear (and from a failed payout's returned money)."
+    )
     paid_out = serializers.CharField()
     lifetime_gross = serializers.CharField()
     lifetime_net = serializers.CharField()
@@ -78,6 +82,7 @@ class EarningSerializer(serializers.ModelSerializer):
             "earned_at",
             "available_on",
             "cleared_at",
+            "refunded_at",
         ]
         read_only_fields = fields
 

@@ -33,6 +33,7 @@ def test_overview_is_cached_and_fresh_after_a_completed_lesson(
     assert first == {
         "pending": "30.00",
         "available": "0.00",
+        "owed": "0.00",
         "paid_out": "0.00",
         "lifetime_gross": "40.00",
         "lifetime_net": "30.00",

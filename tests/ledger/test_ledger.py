@@ -9,18 +9,26 @@ from django.db import IntegrityError, connection, transaction
 from tests.accounts.factories import StudentFactory, TutorFactory
 from tests.ledger.factories import funded_wallet
 from wemaster.ledger import services
-from wemaster.ledger.errors import DuplicateTransfer, HoldAlreadyResolved, InsufficientFunds, OverCapture
+from wemaster.ledger.errors import (
+    DuplicateTransfer,
+    HoldAlreadyResolved,
+    InsufficientFunds,
+    OverCapture,
+    ReceivableOverpaid,
+)
 from wemaster.ledger.models import Account, AccountKind, Entry, Hold, HoldStatus, TransferKind
 from wemaster.ledger.reconcile import find_discrepancies
 
 USD = settings.CURRENCY
 
 
-def tutor_accounts():
-    tutor = TutorFactory()
-    pending = services.account_for(kind=AccountKind.TUTOR_PENDING, currency=USD, owner=tutor)
+def capture_accounts():
+    """Where captures go in these engine-level tests: a plain payee wallet and platform revenue.
+    Not a tutor account: a tutor's accounts must match the tutor's earnings (earnings' reconcile),
+    and these tests move money without any."""
+    payee = services.student_wallet_account(student=StudentFactory(), currency=USD)
     revenue = services.platform_account(kind=AccountKind.PLATFORM_REVENUE, currency=USD)
-    return pending, revenue
+    return payee, revenue
 
 
 @pytest.mark.django_db
@@ -63,7 +71,7 @@ def test_debit_beyond_available_is_refused_and_changes_nothing():
 @pytest.mark.django_db
 def test_hold_capture_splits_and_releases_the_rest():
     wallet = funded_wallet(StudentFactory(), 5_000)
-    pending, revenue = tutor_accounts()
+    payee, revenue = capture_accounts()
     hold = services.hold_create(account=wallet, amount=4_000, reference="lesson:1:hold")
     wallet.refresh_from_db()
     assert (wallet.balance, wallet.held, wallet.available) == (5_000, 4_000, 1_000)
@@ -71,12 +79,12 @@ def test_hold_capture_splits_and_releases_the_rest():
         hold=hold,
         kind=TransferKind.LESSON_CHARGE,
         reference="lesson:1",
-        credits=[services.Leg(pending.id, 2_700), services.Leg(revenue.id, 900)],
+        credits=[services.Leg(payee.id, 2_700), services.Leg(revenue.id, 900)],
     )
     wallet.refresh_from_db()
-    pending.refresh_from_db()
+    payee.refresh_from_db()
     assert (wallet.balance, wallet.held) == (1_400, 0)
-    assert pending.balance == 2_700
+    assert payee.balance == 2_700
     hold.refresh_from_db()
     assert hold.status == HoldStatus.POSTED and hold.transfer is not None
     assert find_discrepancies() == []
@@ -85,11 +93,11 @@ def test_hold_capture_splits_and_releases_the_rest():
 @pytest.mark.django_db
 def test_over_capture_is_refused():
     wallet = funded_wallet(StudentFactory(), 1_000)
-    pending, _ = tutor_accounts()
+    payee, _ = capture_accounts()
     hold = services.hold_create(account=wallet, amount=500, reference="h")
     with pytest.raises(OverCapture):
         services.hold_capture(
-            hold=hold, kind=TransferKind.LESSON_CHARGE, reference="x", credits=[services.Leg(pending.id, 501)]
+            hold=hold, kind=TransferKind.LESSON_CHARGE, reference="x", credits=[services.Leg(payee.id, 501)]
         )
     hold.refresh_from_db()
     assert hold.status == HoldStatus.PENDING
@@ -98,14 +106,14 @@ def test_over_capture_is_refused():
 @pytest.mark.django_db
 def test_hold_resolves_exactly_once():
     wallet = funded_wallet(StudentFactory(), 1_000)
-    pending, _ = tutor_accounts()
+    payee, _ = capture_accounts()
     hold = services.hold_create(account=wallet, amount=500, reference="h")
     services.hold_void(hold=hold)
     with pytest.raises(HoldAlreadyResolved):
         services.hold_void(hold=hold)
     with pytest.raises(HoldAlreadyResolved):
         services.hold_capture(
-            hold=hold, kind=TransferKind.LESSON_CHARGE, reference="x", credits=[services.Leg(pending.id, 5)]
+            hold=hold, kind=TransferKind.LESSON_CHARGE, reference="x", credits=[services.Leg(payee.id, 5)]
         )
     wallet.refresh_from_db()
     assert (wallet.balance, wallet.held) == (1_000, 0)
@@ -157,7 +165,7 @@ def test_200_concurrent_holds_against_100_dollars():
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_capture_and_void_of_one_hold_one_wins():
     wallet = funded_wallet(StudentFactory(), 1_000)
-    pending, revenue = tutor_accounts()
+    payee, revenue = capture_accounts()
     holds = [services.hold_create(account=wallet, amount=50, reference=f"h{i}") for i in range(10)]
 
     for hold in holds:
@@ -171,7 +179,7 @@ def test_concurrent_capture_and_void_of_one_hold_one_wins():
                     hold=hold,
                     kind=TransferKind.LESSON_CHARGE,
                     reference=f"charge:{hold.id}",
-                    credits=[services.Leg(pending.id, 40), services.Leg(revenue.id, 10)],
+                    credits=[services.Leg(payee.id, 40), services.Leg(revenue.id, 10)],
                 )
                 return "posted"
             except HoldAlreadyResolved:
@@ -242,7 +250,7 @@ def test_reconcile_is_clean_on_a_random_workload_and_finds_injected_faults(capsy
     import random
 
     rng = random.Random(7)
-    pending, revenue = tutor_accounts()
+    payee, revenue = capture_accounts()
     wallets = [funded_wallet(StudentFactory(), rng.randint(1_000, 5_000)) for _ in range(5)]
     for index in range(60):
         wallet = rng.choice(wallets)
@@ -252,7 +260,7 @@ def test_reconcile_is_clean_on_a_random_workload_and_finds_injected_faults(capsy
             continue
         if rng.random() < 0.6:
             fee = hold.amount // 4
-            credits = [services.Leg(pending.id, hold.amount - fee)] + ([services.Leg(revenue.id, fee)] if fee else [])
+            credits = [services.Leg(payee.id, hold.amount - fee)] + ([services.Leg(revenue.id, fee)] if fee else [])
             services.hold_capture(hold=hold, kind=TransferKind.LESSON_CHARGE, reference=f"c{index}", credits=credits)
         elif rng.random() < 0.5:
             services.hold_void(hold=hold)
@@ -323,3 +331,58 @@ def test_wallet_debit_event_is_sent_only_after_commit(django_capture_on_commit_c
         assert received[1:] == [(wallet.id, f"transfer:{charge.id}")]
     finally:
         student_wallet_debited.disconnect(receiver)
+
+
+def receivable_of(user):
+    return services.account_for(kind=AccountKind.TUTOR_RECEIVABLE, currency=USD, owner=user)
+
+
+@pytest.mark.django_db
+def test_a_receivable_goes_negative_by_what_is_owed_and_is_never_repaid_beyond_it():
+    tutor = TutorFactory()
+    receivable = receivable_of(tutor)
+    external = services.platform_account(kind=AccountKind.EXTERNAL_FUNDING, currency=USD)
+    services.transfer(
+        kind=TransferKind.ADJUSTMENT,
+        reference="advance",
+        currency=USD,
+        legs=[services.Leg(receivable.id, -300), services.Leg(external.id, 300)],
+    )
+    with pytest.raises(ReceivableOverpaid):
+        services.transfer(
+            kind=TransferKind.ADJUSTMENT,
+            reference="overpay",
+            currency=USD,
+            legs=[services.Leg(external.id, -301), services.Leg(receivable.id, 301)],
+        )
+    services.transfer(
+        kind=TransferKind.ADJUSTMENT,
+        reference="repay",
+        currency=USD,
+        legs=[services.Leg(external.id, -300), services.Leg(receivable.id, 300)],
+    )
+    receivable.refresh_from_db()
+    assert receivable.balance == 0
+    assert Entry.objects.filter(account=receivable).count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_database_refuses_a_positive_receivable_and_allows_a_negative_one():
+    receivable = receivable_of(TutorFactory())
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE ledger_account SET balance = -5 WHERE id = %s", [receivable.id])
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE ledger_account SET balance = 1 WHERE id = %s", [receivable.id])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_reconcile_flags_a_positive_receivable_written_around_the_guard():
+    receivable = receivable_of(TutorFactory())
+    with connection.cursor() as cursor:  # DDL is transactional: the test's rollback restores the guard
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE needs no deferred check pending
+        cursor.execute("ALTER TABLE ledger_account DROP CONSTRAINT ledger_account_receivable_not_positive")
+        cursor.execute("UPDATE ledger_account SET balance = 7 WHERE id = %s", [receivable.id])
+    problems = find_discrepancies()
+    assert f"no_positive_receivables: account {receivable.id} (tutor_receivable) balance 7 is positive" in problems

@@ -7,6 +7,7 @@ from django.contrib.admin.sites import site
 from django.db import connections
 from django.test import RequestFactory
 from django.utils import timezone
+from django.utils.html import escape
 
 from earnings import services as earnings
 from earnings.models import Earning, EarningStatus
@@ -14,10 +15,10 @@ from tests.accounts.factories import StudentFactory
 from tests.ledger.factories import funded_wallet
 from tests.lessons.factories import book, completed_lesson, tutor_teaching
 from wemaster.ledger import services as ledger
-from wemaster.ledger.models import AccountKind, Entry, Transfer, TransferKind
+from wemaster.ledger.models import Account, AccountKind, Entry, Transfer, TransferKind
 from wemaster.ledger.reconcile import find_discrepancies
 from wemaster.lessons import services
-from wemaster.lessons.errors import RefundAlreadyDecided
+from wemaster.lessons.errors import ConflictOfInterest, RefundAlreadyDecided
 from wemaster.lessons.models import RefundRequest, RefundStatus
 
 USD = settings.CURRENCY
@@ -117,7 +118,7 @@ def test_rejection_moves_nothing(client_for, staff):
 
 
 @pytest.mark.django_db
-def test_after_clearance_and_a_withdrawal_the_platform_covers_what_the_tutor_took(staff):
+def test_after_clearance_and_a_withdrawal_what_the_tutor_took_goes_on_the_receivable(staff):
     lesson = completed()
     earnings.earnings_clear_due(now=timezone.now() + timedelta(days=settings.EARNINGS_CLEARANCE_DAYS, seconds=1))
     available = account(AccountKind.TUTOR_AVAILABLE, lesson.tutor)
@@ -131,8 +132,16 @@ def test_after_clearance_and_a_withdrawal_the_platform_covers_what_the_tutor_too
     refund = services.refund_request_approve(refund_request_id=refund.pk, staff=staff)
     assert (refund.commission_returned, refund.tutor_recovered, refund.platform_covered) == (1_000, 500, 2_500)
     assert account(AccountKind.TUTOR_AVAILABLE, lesson.tutor).balance == 0
-    assert account(AccountKind.EXTERNAL_FUNDING).balance == external_before - 2_500
+    assert account(AccountKind.TUTOR_RECEIVABLE, lesson.tutor).balance == -2_500
+    assert account(AccountKind.EXTERNAL_FUNDING).balance == external_before  # no new platform money
     assert account(AccountKind.STUDENT_WALLET, lesson.student).balance == 10_000
+    legs = dict(Entry.objects.filter(transfer__kind=TransferKind.REFUND).values_list("account__kind", "amount"))
+    assert legs == {
+        AccountKind.STUDENT_WALLET: 4_000,
+        AccountKind.PLATFORM_REVENUE: -1_000,
+        AccountKind.TUTOR_AVAILABLE: -500,
+        AccountKind.TUTOR_RECEIVABLE: -2_500,
+    }
     assert find_discrepancies() == []
 
 
@@ -153,6 +162,97 @@ def test_admin_actions_call_the_same_services(staff):
     statuses = dict(RefundRequest.objects.values_list("pk", "status"))
     assert statuses == {refunds[0].pk: RefundStatus.APPROVED, refunds[1].pk: RefundStatus.REJECTED}
     assert Transfer.objects.filter(kind=TransferKind.REFUND).count() == 1
+
+
+def staff_in_the_lesson(role: str):
+    """A pending refund request whose lesson has a staff member as its `role` (student or tutor)."""
+    if role == "student":
+        lesson = completed(student=StudentFactory(is_staff=True))
+        insider = lesson.student
+    else:
+        lesson = completed()
+        insider = lesson.tutor
+        insider.is_staff = True
+        insider.save(update_fields=["is_staff"])
+    refund = services.refund_request_create(student=lesson.student, lesson_id=lesson.pk, reason="no show")
+    return refund, insider
+
+
+def money_snapshot() -> tuple:
+    return Entry.objects.count(), sorted(Account.objects.values_list("id", "balance", "held"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["student", "tutor"])
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_staff_cannot_decide_a_refund_of_their_own_lesson_through_the_api(client_for, role, decision):
+    refund, insider = staff_in_the_lesson(role)
+    before = money_snapshot()
+    response = client_for(insider).post(f"/api/v1/wallet/refund-requests/{refund.pk}/{decision}")
+    assert (response.status_code, response.json()["code"]) == (403, "conflict_of_interest")
+    refund.refresh_from_db()
+    assert (refund.status, refund.decided_by, refund.decided_at) == (RefundStatus.PENDING, None, None)
+    assert money_snapshot() == before
+    assert Earning.objects.get(lesson_id=refund.lesson_id).status == EarningStatus.PENDING
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["student", "tutor"])
+def test_the_service_refuses_an_insider_whoever_calls_it(role):
+    refund, insider = staff_in_the_lesson(role)
+    for decide in (services.refund_request_approve, services.refund_request_reject):
+        with pytest.raises(ConflictOfInterest):
+            decide(refund_request_id=refund.pk, staff=insider)
+    assert RefundRequest.objects.get(pk=refund.pk).status == RefundStatus.PENDING
+
+
+class RecordedMessages:
+    def __init__(self):
+        self.texts = []
+
+    def add(self, level, message, extra_tags=""):
+        self.texts.append(str(message))
+
+
+def admin_request(user):
+    request = RequestFactory().post("/admin/")
+    request.user = user
+    request._messages = RecordedMessages()
+    return request
+
+
+@pytest.mark.django_db
+def test_admin_action_refuses_an_insider_and_another_staff_member_decides_on_record(staff):
+    refund, insider = staff_in_the_lesson("student")
+    model_admin = site._registry[RefundRequest]
+    before = money_snapshot()
+    request = admin_request(insider)
+    model_admin.approve(request, RefundRequest.objects.filter(pk=refund.pk))
+    assert request._messages.texts == [
+        f"Refund request {refund.pk}: Staff cannot decide a case in which they are the student or the tutor.",
+        "0 refund request(s) approved.",
+    ]
+    assert money_snapshot() == before
+    assert RefundRequest.objects.get(pk=refund.pk).status == RefundStatus.PENDING
+
+    model_admin.approve(admin_request(staff), RefundRequest.objects.filter(pk=refund.pk))
+    refund.refresh_from_db()
+    assert (refund.status, refund.decided_by) == (RefundStatus.APPROVED, staff)
+    assert refund.decided_at is not None
+    assert find_discrepancies() == []
+
+
+@pytest.mark.django_db
+def test_admin_lists_who_decided(client):
+    lesson = completed()
+    refund = services.refund_request_create(student=lesson.student, lesson_id=lesson.pk, reason="no show")
+    decider = StudentFactory(is_staff=True, is_superuser=True, display_name="Dana Decider")
+    services.refund_request_reject(refund_request_id=refund.pk, staff=decider)
+    client.force_login(decider)
+    listing = client.get("/admin/lessons/refundrequest/").content.decode()
+    assert escape(str(decider)) in listing and escape(str(lesson.tutor)) in listing
+    page = client.get(f"/admin/lessons/refundrequest/{refund.pk}/change/").content.decode()
+    assert escape(str(decider)) in page
 
 
 @pytest.mark.postgres

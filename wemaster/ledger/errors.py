@@ -27,6 +27,14 @@ class UnbalancedTransfer(DomainError):
     default_detail = "Transfer legs do not sum to zero."
 
 
+class ReceivableOverpaid(DomainError):
+    """A programming error: a repayment larger than the debt would turn a receivable positive."""
+
+    code = "receivable_overpaid"
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    default_detail = "A receivable cannot be repaid beyond what is owed."
+
+
 class DuplicateTransfer(Conflict):
     code = "duplicate_transfer"
     default_detail = "This business event already moved money."

@@ -18,12 +18,16 @@ class AccountKind(models.TextChoices):
     PAYOUT_CLEARING = "payout_clearing", "Payout clearing"
     PLATFORM_REVENUE = "platform_revenue", "Platform revenue"
     EXTERNAL_FUNDING = "external_funding", "External (gateway) funding"
+    TUTOR_RECEIVABLE = "tutor_receivable", "Tutor receivable (owed to the platform)"
 
 
 # Accounts owned by the platform itself; the others belong to one user.
 PLATFORM_KINDS = (AccountKind.PLATFORM_REVENUE, AccountKind.EXTERNAL_FUNDING)
-# Only the gateway mirror may go negative: it is the money that entered the system.
-MAY_GO_NEGATIVE = (AccountKind.EXTERNAL_FUNDING,)
+# A balance is what the platform owes the account's owner. The gateway mirror goes negative by
+# the money that entered the system; a tutor receivable is negative by what the tutor owes the
+# platform (a refund took back more than the tutor still had) and never positive.
+MAY_GO_NEGATIVE = (AccountKind.EXTERNAL_FUNDING, AccountKind.TUTOR_RECEIVABLE)
+NEVER_POSITIVE = (AccountKind.TUTOR_RECEIVABLE,)
 
 
 class Account(models.Model):
@@ -51,6 +55,10 @@ class Account(models.Model):
             models.CheckConstraint(
                 condition=Q(balance__gte=0) | Q(kind__in=MAY_GO_NEGATIVE),
                 name="ledger_account_balance_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(balance__lte=0) | ~Q(kind__in=NEVER_POSITIVE),
+                name="ledger_account_receivable_not_positive",
             ),
             models.CheckConstraint(
                 condition=Q(held=0) | (Q(held__gt=0) & Q(held__lte=F("balance"))),

@@ -6,7 +6,7 @@ Apps add checks of their own in a `reconcile.py` module with `CHECKS = [callable
 
 from django.db.models import Count, F, Q, Sum
 
-from wemaster.ledger.models import MAY_GO_NEGATIVE, Account, Entry, Hold, HoldStatus, Transfer
+from wemaster.ledger.models import MAY_GO_NEGATIVE, NEVER_POSITIVE, Account, Entry, Hold, HoldStatus, Transfer
 
 
 def transfers_balance() -> list[str]:
@@ -36,6 +36,12 @@ def no_negative_balances() -> list[str]:
     return [f"account {i} ({kind}) balance {balance} held {held} out of bounds" for i, kind, balance, held in bad]
 
 
+def no_positive_receivables() -> list[str]:
+    """A receivable is what its owner owes the platform: zero or negative, never a credit."""
+    bad = Account.objects.filter(kind__in=NEVER_POSITIVE, balance__gt=0).values_list("id", "kind", "balance")
+    return [f"account {i} ({kind}) balance {balance} is positive" for i, kind, balance in bad]
+
+
 def held_matches_pending_holds() -> list[str]:
     pending = dict(
         Hold.objects.filter(status=HoldStatus.PENDING)
@@ -50,7 +56,13 @@ def held_matches_pending_holds() -> list[str]:
     return problems
 
 
-CHECKS = [transfers_balance, balances_match_entries, no_negative_balances, held_matches_pending_holds]
+CHECKS = [
+    transfers_balance,
+    balances_match_entries,
+    no_negative_balances,
+    no_positive_receivables,
+    held_matches_pending_holds,
+]
 
 
 def find_discrepancies() -> list[str]:

@@ -17,12 +17,14 @@ from wemaster.ledger.errors import (
     HoldAlreadyResolved,
     InsufficientFunds,
     OverCapture,
+    ReceivableOverpaid,
     UnbalancedTransfer,
 )
 from wemaster.ledger.locks import lock_accounts, lock_hold
 from wemaster.ledger.metrics import ledger_holds, ledger_transfers
 from wemaster.ledger.models import (
     MAY_GO_NEGATIVE,
+    NEVER_POSITIVE,
     Account,
     AccountKind,
     Entry,
@@ -60,7 +62,8 @@ def _post_legs(*, transfer: Transfer, legs: Sequence[Leg], accounts: dict[int, A
     """Apply legs to locked accounts and write entries. Precondition: accounts locked.
 
     `held_release` maps account id -> amount of `held` released in the same step.
-    Raises InsufficientFunds if a non-negative account would go below its holds.
+    Raises InsufficientFunds if a non-negative account would go below its holds,
+    ReceivableOverpaid if a receivable would turn positive.
     """
     entries = []
     for leg in legs:
@@ -71,6 +74,8 @@ def _post_legs(*, transfer: Transfer, legs: Sequence[Leg], accounts: dict[int, A
         account.balance += leg.amount
         if account.kind not in MAY_GO_NEGATIVE and account.balance - account.held < 0:
             raise InsufficientFunds()
+        if account.kind in NEVER_POSITIVE and account.balance > 0:
+            raise ReceivableOverpaid()
         entries.append(Entry(transfer=transfer, account=account, amount=leg.amount, balance_after=account.balance))
         if leg.amount < 0 and account.kind == AccountKind.STUDENT_WALLET:
             send_student_wallet_debited_on_commit(account.id, trigger=f"transfer:{transfer.id}")
@@ -102,7 +107,10 @@ def _check_legs(legs: Sequence[Leg]) -> None:
 
 @transaction.atomic
 def transfer(*, kind: str, reference: str, currency: str, legs: Sequence[Leg], description: str = "") -> Transfer:
-    """Move money between accounts. Raises InsufficientFunds, DuplicateTransfer, UnbalancedTransfer."""
+    """Move money between accounts.
+
+    Raises InsufficientFunds, ReceivableOverpaid, DuplicateTransfer, UnbalancedTransfer.
+    """
     _check_legs(legs)
     transfer_row = _new_transfer(kind=kind, reference=reference, currency=currency, description=description)
     accounts = lock_accounts(leg.account_id for leg in legs)

@@ -32,9 +32,14 @@ class LessonAdmin(ReadOnlyMoneyAdmin):
 
 @admin.register(RefundRequest)
 class RefundRequestAdmin(ReadOnlyMoneyAdmin):
+    """Staff decide through the actions, which call the services: a staff member who is the
+    lesson's student or tutor is refused (conflict of interest) and every decision records who
+    took it (`decided_by`, shown in the list and on the page)."""
+
     list_display = [
         "id",
         "student",
+        "tutor",
         "lesson",
         "amount_display",
         "status",
@@ -43,12 +48,16 @@ class RefundRequestAdmin(ReadOnlyMoneyAdmin):
         "decided_at",
     ]
     list_filter = ["status", "currency"]
-    search_fields = ["=id", "student__email", "=lesson__id"]
-    list_select_related = ["student", "decided_by", "lesson"]
+    search_fields = ["=id", "student__email", "lesson__tutor__email", "decided_by__email", "=lesson__id"]
+    list_select_related = ["student", "decided_by", "lesson__tutor"]
     date_hierarchy = "created_at"
     ordering = ["-id"]
     actions = ["approve", "reject"]
     amount_display = money_column("amount")
+
+    @admin.display(description="tutor", ordering="lesson__tutor")
+    def tutor(self, obj):
+        return obj.lesson.tutor
 
     def has_change_permission(self, request, obj=None):
         # The actions need the change permission; the form itself shows every field read-only.

@@ -37,3 +37,9 @@ class OnlyStudentsBook(DomainError):
     code = "permission_denied"
     status_code = status.HTTP_403_FORBIDDEN
     default_detail = "Only students can book lessons."
+
+
+class ConflictOfInterest(DomainError):
+    code = "conflict_of_interest"
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "Staff cannot decide a case in which they are the student or the tutor."

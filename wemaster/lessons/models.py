@@ -63,11 +63,14 @@ class RefundStatus(models.TextChoices):
 
 
 class RefundRequest(models.Model):
-    """A student's request to get a completed lesson's charge back; staff decide once.
+    """A student's request to get a completed lesson's charge back; staff decide once, never a
+    staff member who is the lesson's student or tutor; `decided_by` records who decided.
 
     On approval: `amount` back to the wallet; `commission_returned` from platform revenue,
-    `tutor_recovered` from the tutor's pending or available earnings, and
-    `platform_covered` (the part the tutor already withdrew) funded by the platform.
+    `tutor_recovered` from the tutor's pending or available earnings, and `platform_covered`
+    (what the tutor could not repay at once: money already withdrawn or in a payout in flight)
+    debited to the tutor's receivable: the platform advances it and recovers it from the tutor's
+    next cleared earnings and failed payouts' returned money.
     """
 
     lesson = models.OneToOneField(Lesson, on_delete=models.PROTECT, related_name="refund_request")

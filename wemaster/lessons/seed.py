@@ -1,5 +1,6 @@
 """Demo lessons over the last months so the tutors' overview and analytics show real numbers,
-a few upcoming bookings, a paid withdrawal and a pending refund request for staff. Idempotent."""
+a few upcoming bookings, a paid withdrawal, a refund approved by the demo staff member and a
+pending refund request for staff to decide. Idempotent."""
 
 import random
 from datetime import timedelta
@@ -10,7 +11,7 @@ from django.utils import timezone
 from earnings import services as earnings
 from earnings.models import PayoutMethod
 from wemaster.accounts.models import User
-from wemaster.accounts.seed import DEMO_TUTORS, demo_email
+from wemaster.accounts.seed import DEMO_DOMAIN, DEMO_TUTORS, demo_email
 from wemaster.ledger import services as ledger
 from wemaster.ledger.models import AccountKind, TransferKind
 from wemaster.lessons import services
@@ -84,13 +85,23 @@ def seed_demo(*, scale: int, progress) -> list[tuple[str, str, str]]:
     available = earnings.tutor_account(tutor_id=first_tutor.id, kind=AccountKind.TUTOR_AVAILABLE)
     if available.balance >= max(settings.EARNINGS_MIN_PAYOUT_MINOR, 10_000):
         earnings.withdrawal_request(tutor=first_tutor, amount=available.balance // 2, payout_method_id=method.pk)
-    refundable = (
-        Lesson.objects.filter(status=LessonStatus.COMPLETED, student=students[0], refund_request__isnull=True)
-        .order_by("-completed_at")
-        .first()
-    )
-    if refundable is not None and not RefundRequest.objects.exists():
-        services.refund_request_create(
-            student=students[0], lesson_id=refundable.pk, reason="The tutor joined 30 minutes late."
-        )
+    if not RefundRequest.objects.exists():
+        _demo_refunds(student=students[0])
     return []
+
+
+def _demo_refunds(*, student) -> None:
+    """The student's latest completed lesson gets a refund request left pending for staff; the one
+    before, a refund approved by the demo staff member (the admin shows who decided)."""
+    staff = User.objects.filter(email=f"admin@{DEMO_DOMAIN}", is_staff=True).first()
+    completed = Lesson.objects.filter(status=LessonStatus.COMPLETED, student=student, refund_request__isnull=True)
+    latest = list(completed.order_by("-completed_at")[:2])
+    if latest:
+        services.refund_request_create(
+            student=student, lesson_id=latest[0].pk, reason="The tutor joined 30 minutes late."
+        )
+    if staff is not None and len(latest) == 2:
+        approved = services.refund_request_create(
+            student=student, lesson_id=latest[1].pk, reason="The tutor did not show up."
+        )
+        services.refund_request_approve(refund_request_id=approved.pk, staff=staff)

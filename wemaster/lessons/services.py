@@ -14,14 +14,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from earnings import services as earnings
-from earnings.models import EarningKind, EarningStatus
+from earnings.models import EarningKind
 from wemaster.accounts.models import Role, TutorProfile
 from wemaster.core.errors import NotFound, ValidationFailed
 from wemaster.ledger import services as ledger
-from wemaster.ledger.locks import lock_accounts
 from wemaster.ledger.models import AccountKind, TransferKind
 from wemaster.lessons.errors import (
     CannotBookSelf,
+    ConflictOfInterest,
     InvalidTransition,
     OnlyStudentsBook,
     RefundAlreadyDecided,
@@ -240,49 +240,55 @@ def refund_request_create(*, student, lesson_id: int, reason: str) -> RefundRequ
         raise RefundAlreadyRequested() from exc
 
 
-def _lock_pending_refund(refund_request_id: int) -> RefundRequest:
-    refund = RefundRequest.objects.select_for_update().filter(pk=refund_request_id).first()
-    if refund is None:
+def _lock_refund_for_decision(*, refund_request_id: int, staff) -> tuple[RefundRequest, Lesson]:
+    """Lock the lesson, then its refund request (the one lock order: lesson before request), refuse
+    a staff member who is the lesson's student or tutor, and check the request is still pending.
+
+    Raises NotFound, ConflictOfInterest, RefundAlreadyDecided.
+    """
+    lesson_id = RefundRequest.objects.filter(pk=refund_request_id).values_list("lesson_id", flat=True).first()
+    if lesson_id is None:
         raise NotFound("Refund request not found.")
+    lesson = Lesson.objects.select_for_update().get(pk=lesson_id)
+    refund = RefundRequest.objects.select_for_update().get(pk=refund_request_id)
+    if staff.id in (lesson.student_id, lesson.tutor_id, refund.student_id):
+        raise ConflictOfInterest()
     if refund.status != RefundStatus.PENDING:
         raise RefundAlreadyDecided(f"This refund request was already {refund.status}.")
-    return refund
+    return refund, lesson
 
 
 @transaction.atomic
 def refund_request_approve(*, refund_request_id: int, staff, at: datetime | None = None) -> RefundRequest:
-    """Move the lesson charge back to the student's wallet, exactly once (the request row is locked
-    and the refund transfer's reference `lesson:<id>` is unique).
+    """Move the lesson charge back to the student's wallet, exactly once (the lesson and request
+    rows are locked and the refund transfer's reference `lesson:<id>` is unique).
 
-    Where the money comes from: the commission from platform revenue; the tutor's net from
-    tutor pending if the earning has not cleared, else from tutor available as far as it
-    reaches; what the tutor already withdrew is covered by the platform (external funding:
-    new platform money; recovering it from the tutor happens outside the ledger).
-    The earning is marked refunded. Raises NotFound, RefundAlreadyDecided.
+    Where the money comes from: the commission from platform revenue; the tutor's net from tutor
+    pending if the earning has not cleared, else from tutor available as far as it reaches; the
+    rest (what the tutor already withdrew, or has in a payout still in flight) is debited to the
+    tutor's receivable: the platform advances it to the student and the tutor repays it from the
+    next earnings that clear and from a failed payout's returned money. The request records
+    `tutor_recovered` and, in `platform_covered`, what was put on the receivable.
+    Locks, in the one order: lesson, request, earning, then every account of the transfer at once.
+    The earning is marked refunded and `staff` recorded as the decider.
+    Raises NotFound, ConflictOfInterest (staff is the lesson's student or tutor), RefundAlreadyDecided.
     """
     at = at or timezone.now()
-    refund = _lock_pending_refund(refund_request_id)
-    lesson = Lesson.objects.get(pk=refund.lesson_id)
+    refund, lesson = _lock_refund_for_decision(refund_request_id=refund_request_id, staff=staff)
     earning = earnings.earning_lock_for_refund(lesson_id=lesson.pk)
     currency = lesson.currency
     wallet = ledger.student_wallet_account(student=refund.student, currency=currency)
     revenue = ledger.platform_account(kind=AccountKind.PLATFORM_REVENUE, currency=currency)
-    external = ledger.platform_account(kind=AccountKind.EXTERNAL_FUNDING, currency=currency)
-    source_kind = AccountKind.TUTOR_PENDING if earning.status == EarningStatus.PENDING else AccountKind.TUTOR_AVAILABLE
-    tutor_source = earnings.tutor_account(tutor_id=lesson.tutor_id, kind=source_kind, currency=currency)
-    # Locked (in id order, with every other leg) before reading what the tutor still has.
-    locked = lock_accounts([wallet.id, revenue.id, external.id, tutor_source.id])
-    recovered = min(earning.net, max(locked[tutor_source.id].available, 0))
-    covered = earning.net - recovered
-    debits = ((revenue, lesson.commission), (tutor_source, recovered), (external, covered))
-    legs = [ledger.Leg(wallet.id, refund.amount)]
-    legs += [ledger.Leg(account.id, -amount) for account, amount in debits if amount]
+    recovery = earnings.earning_refund_legs(earning=earning, lock_with=[wallet.id, revenue.id])
+    legs = [ledger.Leg(wallet.id, refund.amount), *recovery.legs]
+    if lesson.commission:
+        legs.append(ledger.Leg(revenue.id, -lesson.commission))
     ledger.transfer(kind=TransferKind.REFUND, reference=lesson.charge_reference, currency=currency, legs=legs)
     earnings.earning_mark_refunded(earning=earning, now=at)
     refund.status = RefundStatus.APPROVED
     refund.commission_returned = lesson.commission
-    refund.tutor_recovered = recovered
-    refund.platform_covered = covered
+    refund.tutor_recovered = recovery.recovered
+    refund.platform_covered = recovery.owed
     refund.decided_by = staff
     refund.decided_at = at
     refund.save()
@@ -291,8 +297,11 @@ def refund_request_approve(*, refund_request_id: int, staff, at: datetime | None
 
 @transaction.atomic
 def refund_request_reject(*, refund_request_id: int, staff, at: datetime | None = None) -> RefundRequest:
-    """Refuse a pending refund; no money moves. Raises NotFound, RefundAlreadyDecided."""
-    refund = _lock_pending_refund(refund_request_id)
+    """Refuse a pending refund; no money moves; `staff` is recorded as the decider.
+
+    Raises NotFound, ConflictOfInterest (staff is the lesson's student or tutor), RefundAlreadyDecided.
+    """
+    refund, _ = _lock_refund_for_decision(refund_request_id=refund_request_id, staff=staff)
     refund.status = RefundStatus.REJECTED
     refund.decided_by = staff
     refund.decided_at = at or timezone.now()
