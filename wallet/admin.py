@@ -1,7 +1,9 @@
-"""Wallet admin. Nothing here moves money: balances are shown from the ledger, read-only."""
+"""Wallet admin. Nothing here moves money by hand: balances are shown from the ledger, read-only;
+the one action asks the provider about stuck top-ups and settles them through the service."""
 
 from django.contrib import admin
 
+from wallet import services
 from wallet.models import PaymentMethod, TopUp, Wallet
 from wemaster.core.admin_money import ReadOnlyMoneyAdmin, money_column
 
@@ -78,11 +80,19 @@ class PaymentMethodAdmin(admin.ModelAdmin):
 
 @admin.register(TopUp)
 class TopUpAdmin(ReadOnlyMoneyAdmin):
-    list_display = ["id", "wallet", "amount_display", "status", "origin", "failure_code", "created_at"]
-    list_filter = ["status", "origin"]
-    search_fields = ["wallet__student__email", "=id", "provider_reference", "trigger"]
+    list_display = ["id", "wallet", "amount_display", "status", "origin", "failure_code", "created_at", "updated_at"]
+    list_filter = ["status", "origin", "failure_code"]
+    search_fields = ["wallet__student__email", "=id", "=provider_reference", "=provider_key", "trigger"]
+    actions = ["ask_the_provider"]
     list_select_related = ["wallet__student"]
     date_hierarchy = "created_at"
     ordering = ["-id"]
 
     amount_display = money_column("amount")
+
+    @admin.action(description="Ask the provider about the selected unresolved top-ups")
+    def ask_the_provider(self, request, queryset):
+        ids = list(queryset.values_list("id", flat=True))
+        outcomes = [services.top_up_resolve(top_up_id=top_up_id) for top_up_id in ids]
+        summary = ", ".join(f"{outcomes.count(outcome)} {outcome}" for outcome in sorted(set(outcomes)))
+        self.message_user(request, f"Asked the provider: {summary or 'nothing selected'}.")

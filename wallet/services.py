@@ -293,26 +293,36 @@ def top_up_create(
     return top_up_execute(top_up=top_up)
 
 
+def top_up_resolve(*, top_up_id: int) -> str:
+    """Settle one unresolved top-up from the provider's record, asked by key: charged -> credited;
+    never seen -> cancelled at the provider (so the key can never charge later) and failed.
+    Returns the top-up's status, or "unknown" when the provider cannot be reached (ask later).
+    Call outside any transaction, only when no request can still be charging it (the beat task
+    waits PAYMENTS_RECOVERY_AFTER_SECONDS; staff act on what they see stuck)."""
+    top_up = TopUp.objects.get(pk=top_up_id)
+    if top_up.status not in UNRESOLVED:
+        return top_up.status
+    try:
+        record = get_gateway().cancel(kind=Kind.CHARGE, idempotency_key=top_up.provider_key)
+    except GatewayUnavailable:
+        return "unknown"
+    return top_up_settle(top_up_id=top_up.pk, record=record).status
+
+
 def top_ups_resolve_unresolved(*, now=None, batch_size: int = 200) -> dict[str, int]:
-    """Settle intents left `pending` or `processing` for PAYMENTS_RECOVERY_AFTER_SECONDS (a lost
-    answer, a killed process) by asking the provider by key: charged -> credited; never seen ->
-    cancelled at the provider (so the key can never charge later) and failed; unreachable ->
-    left for the next run. Returns counts by outcome."""
+    """Beat: resolve top-ups left `pending` or `processing` for PAYMENTS_RECOVERY_AFTER_SECONDS (a
+    lost answer, a killed process, a failed commit); a held `amount_mismatch` waits for staff.
+    Returns counts by outcome."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.PAYMENTS_RECOVERY_AFTER_SECONDS)
-    due = list(
+    due = (
         TopUp.objects.filter(status__in=UNRESOLVED, updated_at__lt=cutoff)
         .exclude(failure_code=AMOUNT_MISMATCH)
-        .order_by("id")[:batch_size]
+        .order_by("id")
+        .values_list("id", flat=True)[:batch_size]
     )
     outcomes: dict[str, int] = {}
-    gateway = get_gateway()
-    for top_up in due:
-        try:
-            record = gateway.cancel(kind=Kind.CHARGE, idempotency_key=top_up.provider_key)
-        except GatewayUnavailable:
-            outcome = "unknown"
-        else:
-            outcome = top_up_settle(top_up_id=top_up.pk, record=record).status
+    for top_up_id in list(due):
+        outcome = top_up_resolve(top_up_id=top_up_id)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
 

@@ -1,5 +1,6 @@
 import pytest
 
+from tests.accounts.factories import StudentFactory
 from tests.wallet.factories import wallet_for
 
 
@@ -17,3 +18,10 @@ def wallet(student):
 @pytest.fixture
 def student_client(client_for, student):
     return client_for(student)
+
+
+@pytest.fixture
+def staff_client(client):
+    """Django's test client logged into admin as a superuser."""
+    client.force_login(StudentFactory(is_staff=True, is_superuser=True))
+    return client

@@ -1,17 +1,9 @@
 import pytest
 
-from tests.accounts.factories import StudentFactory
 from tests.wallet.factories import PaymentMethodFactory, funded
 from wemaster.ledger.models import Account, Entry, Transfer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(client):
-    staff = StudentFactory(is_staff=True, is_superuser=True)
-    client.force_login(staff)
-    return client
 
 
 def test_staff_can_browse_wallets_and_the_ledger(staff_client, wallet, student):

@@ -247,3 +247,17 @@ def test_racing_top_ups_and_card_deletions_never_charge_without_crediting(settin
     assert credited(wallet) == provider_charged() == succeeded * 1_000
     assert not TopUp.objects.filter(status__in=(TopUpStatus.PENDING, TopUpStatus.PROCESSING)).exists()
     assert find_discrepancies() == []
+
+
+@pytest.mark.django_db
+def test_staff_ask_the_provider_about_a_stuck_top_up_from_admin(staff_client, wallet, card):
+    SandboxGateway.inject(Fault.TIMEOUT_AFTER)
+    stuck = services.top_up_create(wallet=wallet, amount=1_500)
+    assert stuck.status == TopUpStatus.PROCESSING
+    response = staff_client.post(
+        "/admin/wallet/topup/", {"action": "ask_the_provider", "_selected_action": [stuck.pk]}, follow=True
+    )
+    assert response.status_code == 200 and b"Asked the provider: 1 succeeded" in response.content
+    stuck.refresh_from_db()
+    assert stuck.status == TopUpStatus.SUCCEEDED and credited(wallet) == provider_charged() == 1_500
+    assert find_discrepancies() == []
