@@ -286,6 +286,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- money ------------------------------------------------------------------------------------
 CURRENCY = env.str("CURRENCY", default="USD")
+# A service transaction aborted by PostgreSQL for a lock conflict (deadlock, serialization failure,
+# lock timeout) runs again, at most this many times in all, after a jittered wait of up to
+# BACKOFF_MS * 2**(retry - 1) ms (wemaster.ledger.locks.retry_on_lock_conflict).
+LOCK_CONFLICT_RETRY_ATTEMPTS = env.int("LOCK_CONFLICT_RETRY_ATTEMPTS", default=5)
+LOCK_CONFLICT_RETRY_BACKOFF_MS = env.int("LOCK_CONFLICT_RETRY_BACKOFF_MS", default=20)
 
 # --- i18n, static -------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

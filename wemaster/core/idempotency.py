@@ -4,8 +4,9 @@ Same user + key + endpoint + body: the first response is replayed with
 `Idempotent-Replayed: true` and the effect happens once. Another body or endpoint:
 422 `idempotency_key_reused`. While the first request still runs: 409
 `idempotency_key_in_use`. The key row is written in the same transaction as the
-effect, so it exists exactly when the effect committed. Validation errors (400) and
-5xx store nothing, so the client can fix or retry them; other 4xx are replayed.
+effect, so it exists exactly when the effect committed (and a lock conflict retries both).
+Validation errors (400) and 5xx store nothing, so the client can fix or retry them; other
+4xx are replayed.
 """
 
 import hashlib
@@ -22,6 +23,7 @@ from rest_framework.response import Response
 
 from wemaster.core.errors import Conflict, DomainError, error_response
 from wemaster.core.models import IdempotencyKey
+from wemaster.ledger.locks import retry_on_lock_conflict
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -77,30 +79,38 @@ def idempotent(view_method):
         if not 1 <= len(key) <= 255:
             raise ValidationError({HEADER: ["Must be 1 to 255 characters."]})
         endpoint, body_hash = _endpoint(request, kwargs), _body_hash(request)
-        with transaction.atomic():
-            _claim(request.user.id, key)
-            stored = IdempotencyKey.objects.filter(user=request.user, key=key).first()
-            if stored is not None:
-                if (stored.endpoint, stored.request_hash) != (endpoint, body_hash):
-                    raise IdempotencyKeyReused()
-                return Response(stored.response_body, status=stored.response_status, headers={REPLAYED_HEADER: "true"})
-            try:
-                with transaction.atomic():
-                    response = view_method(self, request, *args, **kwargs)
-            except DomainError as exc:
-                response = error_response(exc)
-            if response.status_code < 500 and not _is_validation_error(response):
-                IdempotencyKey.objects.create(
-                    user=request.user,
-                    key=key,
-                    endpoint=endpoint,
-                    request_hash=body_hash,
-                    response_status=response.status_code,
-                    response_body=response.data,
-                )
-            return response
+        return _respond_once(view_method, self, request, args, kwargs, key=key, endpoint=endpoint, body_hash=body_hash)
 
     return wrapper
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def _respond_once(view_method, view, request, args, kwargs, *, key: str, endpoint: str, body_hash: str) -> Response:
+    """The key's transaction, which is also the outermost transaction of the view's service: a lock
+    conflict aborts both together, so this level is the one that retries them (the service's own
+    retry only applies when it runs outside any transaction)."""
+    _claim(request.user.id, key)
+    stored = IdempotencyKey.objects.filter(user=request.user, key=key).first()
+    if stored is not None:
+        if (stored.endpoint, stored.request_hash) != (endpoint, body_hash):
+            raise IdempotencyKeyReused()
+        return Response(stored.response_body, status=stored.response_status, headers={REPLAYED_HEADER: "true"})
+    try:
+        with transaction.atomic():
+            response = view_method(view, request, *args, **kwargs)
+    except DomainError as exc:
+        response = error_response(exc)
+    if response.status_code < 500 and not _is_validation_error(response):
+        IdempotencyKey.objects.create(
+            user=request.user,
+            key=key,
+            endpoint=endpoint,
+            request_hash=body_hash,
+            response_status=response.status_code,
+            response_body=response.data,
+        )
+    return response
 
 
 def _is_validation_error(response) -> bool:
