@@ -33,6 +33,7 @@ from wemaster.core.errors import NotFound
 from wemaster.core.payments import GatewayUnavailable, PayoutRejected, get_gateway
 from wemaster.ledger import services as ledger
 from wemaster.ledger.errors import DuplicateTransfer, InsufficientFunds
+from wemaster.ledger.locks import lock_accounts, retry_on_lock_conflict
 from wemaster.ledger.models import Account, AccountKind, TransferKind
 
 
@@ -129,13 +130,19 @@ def earning_record(
     return earning
 
 
-def _clear(earning: Earning, now: datetime) -> None:
-    """Move one pending earning's net to available. Precondition: the earning row is locked."""
-    if earning.net > 0:
-        pending = tutor_account(tutor_id=earning.tutor_id, kind=AccountKind.TUTOR_PENDING, currency=earning.currency)
-        available = tutor_account(
-            tutor_id=earning.tutor_id, kind=AccountKind.TUTOR_AVAILABLE, currency=earning.currency
-        )
+def _clearance_accounts(earning: Earning) -> tuple[Account, Account]:
+    """The tutor's pending and available accounts in the earning's currency (created on first use)."""
+    return tuple(
+        tutor_account(tutor_id=earning.tutor_id, kind=kind, currency=earning.currency)
+        for kind in (AccountKind.TUTOR_PENDING, AccountKind.TUTOR_AVAILABLE)
+    )
+
+
+def _clear(earning: Earning, now: datetime, accounts: tuple[Account, Account] | None) -> None:
+    """Move one pending earning's net from its tutor's pending to available `accounts` (None when
+    the net is 0). Precondition: the earning row and the accounts are locked."""
+    if accounts is not None:
+        pending, available = accounts
         try:
             with transaction.atomic():
                 ledger.transfer(
@@ -151,25 +158,38 @@ def _clear(earning: Earning, now: datetime) -> None:
     earning.save(update_fields=["status", "cleared_at"])
 
 
+@retry_on_lock_conflict
+@transaction.atomic
+def _clear_batch(*, now: datetime, batch_size: int) -> int:
+    """Clear up to `batch_size` due earnings in one transaction; returns how many. Lock order
+    (wemaster.ledger.locks): the batch's earning rows (rows a concurrent run holds are skipped),
+    then all their accounts at once in id order. Locking account pairs earning by earning would
+    let two batches that hold the earnings of tutors A and B take A's and B's accounts in
+    opposite orders."""
+    batch = list(
+        Earning.objects.select_for_update(skip_locked=True, no_key=True)
+        .filter(status=EarningStatus.PENDING, available_on__lte=now)
+        .order_by("id")[:batch_size]
+    )
+    accounts = {earning.pk: _clearance_accounts(earning) for earning in batch if earning.net > 0}
+    lock_accounts(account.id for pair in accounts.values() for account in pair)
+    for earning in batch:
+        _clear(earning, now, accounts.get(earning.pk))
+    invalidate_tags(*{earnings_tag(earning.tutor_id) for earning in batch})
+    return len(batch)
+
+
 def earnings_clear_due(*, now: datetime | None = None, batch_size: int | None = None) -> int:
-    """Clear due earnings in batches (one transaction each). Idempotent: each earning's move has
-    the unique transfer reference `earning:<id>`, and rows locked by a concurrent run are skipped.
-    Returns how many earnings were cleared."""
+    """Clear due earnings in batches (one transaction each, retried on lock conflicts).
+    Idempotent: each earning's move has the unique transfer reference `earning:<id>`, and rows
+    locked by a concurrent run are skipped. Returns how many earnings were cleared."""
     now = now or timezone.now()
     batch_size = batch_size or settings.EARNINGS_CLEARANCE_BATCH_SIZE
     cleared = 0
     while True:
-        with transaction.atomic():
-            batch = list(
-                Earning.objects.select_for_update(skip_locked=True)
-                .filter(status=EarningStatus.PENDING, available_on__lte=now)
-                .order_by("id")[:batch_size]
-            )
-            for earning in batch:
-                _clear(earning, now)
-            invalidate_tags(*{earnings_tag(earning.tutor_id) for earning in batch})
-        cleared += len(batch)
-        if len(batch) < batch_size:
+        count = _clear_batch(now=now, batch_size=batch_size)
+        cleared += count
+        if count < batch_size:
             return cleared
 
 
@@ -243,6 +263,7 @@ def _move_to_clearing(withdrawal: Withdrawal) -> None:
         raise InsufficientAvailableBalance() from exc
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def withdrawal_request(*, tutor, amount: int, payout_method_id: int) -> Withdrawal:
     """Move `amount` from the tutor's available earnings to payout clearing now; the payout task
