@@ -79,14 +79,18 @@ def idempotent(view_method):
         if not 1 <= len(key) <= 255:
             raise ValidationError({HEADER: ["Must be 1 to 255 characters."]})
         endpoint, body_hash = _endpoint(request, kwargs), _body_hash(request)
-        return _respond_once(view_method, self, request, args, kwargs, key=key, endpoint=endpoint, body_hash=body_hash)
+        return _idempotent_request(
+            view_method, self, request, args, kwargs, key=key, endpoint=endpoint, body_hash=body_hash
+        )
 
     return wrapper
 
 
 @retry_on_lock_conflict
 @transaction.atomic
-def _respond_once(view_method, view, request, args, kwargs, *, key: str, endpoint: str, body_hash: str) -> Response:
+def _idempotent_request(
+    view_method, view, request, args, kwargs, *, key: str, endpoint: str, body_hash: str
+) -> Response:
     """The key's transaction, which is also the outermost transaction of the view's service: a lock
     conflict aborts both together, so this level is the one that retries them (the service's own
     retry only applies when it runs outside any transaction)."""
