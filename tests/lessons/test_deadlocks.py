@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
-from django.db import connections
+from django.db import connection, connections, transaction
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -23,6 +23,7 @@ from wemaster.ledger import services as ledger
 from wemaster.ledger.metrics import lock_conflict_retries, lock_conflicts_given_up
 from wemaster.ledger.models import AccountKind
 from wemaster.ledger.reconcile import find_discrepancies
+from wemaster.lessons import services
 from wemaster.lessons.models import Lesson, LessonStatus
 
 USD = settings.CURRENCY
@@ -122,4 +123,43 @@ def test_bookings_completions_and_cancellations_of_one_pair_at_once(settings, at
     charged = 10 * PRICE + 3 * PRICE // 2  # ten lessons and three late fees of 50 %
     commission = charged // 4
     assert money(student, tutor) == (100_000 - charged, 10 * PRICE, charged - commission, commission)
+    assert find_discrepancies() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_auto_complete_goes_on_past_a_lesson_whose_lock_conflict_outlasts_the_retries(settings):
+    settings.LOCK_CONFLICT_RETRY_ATTEMPTS = 2
+    student, tutor = StudentFactory(), tutor_teaching(hourly_rate=PRICE)
+    funded_wallet(student, 100_000)
+    due = [book(student=student, tutor=tutor, starts_at=past(hours=50 + 2 * i), now=past(hours=100)) for i in range(3)]
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_middle_lesson():
+        try:
+            with transaction.atomic():
+                Lesson.objects.select_for_update().get(pk=due[1].pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    given_up = lock_conflicts_given_up.labels("lesson_complete", "lock_not_available")._value.get()
+    with ThreadPoolExecutor(1) as pool:
+        holder = pool.submit(hold_the_middle_lesson)
+        assert locked.wait(timeout=10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '200ms'")  # 55P03 instead of waiting
+        try:
+            completed = services.lessons_auto_complete()
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+            release.set()
+        holder.result()
+    assert completed == 2
+    statuses = dict(Lesson.objects.values_list("id", "status"))
+    assert statuses == {due[0].pk: "completed", due[1].pk: "booked", due[2].pk: "completed"}
+    assert lock_conflicts_given_up.labels("lesson_complete", "lock_not_available")._value.get() == given_up + 1
+    assert services.lessons_auto_complete() == 1  # the next run completes it
     assert find_discrepancies() == []

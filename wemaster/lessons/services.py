@@ -14,8 +14,8 @@ auto-completion capture only once that window has closed, so nobody can take the
 the student may still object.
 
 Locks follow the order of wemaster.ledger.locks (lesson, then hold, then accounts; booking:
-tutor profile, then the wallet account). Every service is an outermost transaction retried on
-lock conflicts.
+tutor profile, then the wallet account). Every lesson service is an outermost transaction
+retried on lock conflicts; one that outlasts the retries raises LockConflict (409).
 """
 
 import logging
