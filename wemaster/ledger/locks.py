@@ -6,7 +6,7 @@ to an earlier step once it holds a lock of a later one:
     1. lesson row                         (wemaster.lessons: book, complete, cancel, report, resolve)
     2. refund request                     (wemaster.lessons: refund decisions)
     3. earning rows, ascending id         (earnings: refunds, clearance batches)
-    4. withdrawal                         (earnings: request, pay-out, retry)
+    4. withdrawal or top-up               (earnings, wallet: the intents of money crossing the boundary)
     5. tutor profile, then wallet row     (accounts: booking's per-tutor guard; wallet: card settings)
     6. hold                               (this module: `lock_hold`)
     7. ledger accounts, ascending id      (this module: `lock_accounts`)
@@ -19,14 +19,15 @@ next step's: a lesson names its hold, a refund request its lesson's earning, a h
 account, an earning its tutor's accounts; a flow cannot know which accounts it moves before it
 has read (and locked) the rows that decide it. Among the business rows: a refund is decided
 on a lesson, so a flow needing both locks the lesson first; a refund reverses an earning and
-may have to look at the tutor's withdrawal in flight, so request -> earning -> withdrawal.
+may have to look at the tutor's withdrawal in flight, so request -> earning -> withdrawal. A
+withdrawal or top-up is settled in a transaction of its own, which locks nothing before it.
 The tutor profile only serializes bookings of one tutor and guards nothing below it, so it
 comes last among them. Holds come before accounts because `hold_capture` must read the hold
 (its account and amount) before it knows the legs. Accounts are the hottest rows (platform
 revenue is in every charge), hence last and in primary-key order (Saleor's `lock_objects`).
 
 Rules that make the order hold:
-- Every lock here is FOR NO KEY UPDATE, and a locking query that joins says `of=("self",)`.
+- Every row lock is FOR NO KEY UPDATE (`no_key=True`); a locking query that joins says `of=("self",)`.
   Inserting a row takes a KEY SHARE lock on each row its foreign keys point at (the user, the
   subject, the hold, the account). A plain FOR UPDATE, and FOR UPDATE of a joined table,
   conflict with KEY SHARE: that is how booking (tutor profile joined to the tutor's user row,
@@ -34,7 +35,8 @@ Rules that make the order hold:
   waiting for KEY SHARE on that user row). No flow changes a primary key, so NO KEY UPDATE is
   enough, and users and subjects are never locked at all.
 - Ledger accounts are looked up or created (`account_for`) before step 6: creating an account
-  waits on its unique index for a concurrent creator, which is a lock too.
+  waits on its unique index for a concurrent creator, which is a lock too (so does inserting
+  the one withdrawal in flight of a tutor, which comes before the accounts for that reason).
 - A batch takes one step for all its rows before the next step (clearance locks the batch's
   earnings, then all their accounts at once in id order), never row by row across steps.
 - Rows a transaction has just inserted are invisible to others and take no place in the order.
