@@ -42,10 +42,13 @@ class Lesson(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    problem_reason = models.TextField(max_length=2000, blank=True, help_text="The student's problem report.")
+    # The text columns also default to '' in the database: bench/seed.py writes lessons with COPY.
+    problem_reason = models.TextField(
+        max_length=2000, blank=True, default="", db_default="", help_text="The student's problem report."
+    )
     reported_at = models.DateTimeField(null=True, blank=True)
-    resolution = models.CharField(max_length=16, choices=DisputeOutcome.choices, blank=True)
-    resolution_note = models.TextField(max_length=2000, blank=True)
+    resolution = models.CharField(max_length=16, choices=DisputeOutcome.choices, blank=True, default="", db_default="")
+    resolution_note = models.TextField(max_length=2000, blank=True, default="", db_default="")
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
