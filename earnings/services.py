@@ -47,7 +47,7 @@ from wemaster.core.payments import (
 )
 from wemaster.ledger import services as ledger
 from wemaster.ledger.errors import DuplicateTransfer, InsufficientFunds
-from wemaster.ledger.locks import lock_accounts
+from wemaster.ledger.locks import lock_accounts, retry_on_lock_conflict
 from wemaster.ledger.models import Account, AccountKind, TransferKind
 
 
@@ -204,27 +204,36 @@ def _clear(earning: Earning, now: datetime) -> None:
     earning.save(update_fields=["status", "cleared_at"])
 
 
+@retry_on_lock_conflict
+@transaction.atomic
+def _clear_batch(*, now: datetime, batch_size: int) -> int:
+    """Clear up to `batch_size` due earnings in one transaction; returns how many. Lock order
+    (wemaster.ledger.locks): the batch's earning rows (rows a concurrent run holds are skipped),
+    then all their tutors' accounts at once in id order (`_lock_clearance_accounts`)."""
+    batch = list(
+        Earning.objects.select_for_update(skip_locked=True, no_key=True)
+        .filter(status=EarningStatus.PENDING, available_on__lte=now)
+        .order_by("id")[:batch_size]
+    )
+    _lock_clearance_accounts(batch)
+    for earning in batch:
+        _clear(earning, now)
+    invalidate_tags(*{earnings_tag(earning.tutor_id) for earning in batch})
+    return len(batch)
+
+
 def earnings_clear_due(*, now: datetime | None = None, batch_size: int | None = None) -> int:
-    """Clear due earnings in batches (one transaction each), each repaying the tutor's receivable
-    before it reaches available. Idempotent: each earning's move has the unique transfer reference
-    `earning:<id>`, and rows locked by a concurrent run (or by a refund) are skipped.
-    Returns how many earnings were cleared."""
+    """Clear due earnings in batches (one transaction each, retried on lock conflicts), each
+    repaying the tutor's receivable before it reaches available. Idempotent: each earning's move
+    has the unique transfer reference `earning:<id>`, and rows locked by a concurrent run (or by a
+    refund) are skipped. Returns how many earnings were cleared."""
     now = now or timezone.now()
     batch_size = batch_size or settings.EARNINGS_CLEARANCE_BATCH_SIZE
     cleared = 0
     while True:
-        with transaction.atomic():
-            batch = list(
-                Earning.objects.select_for_update(skip_locked=True)
-                .filter(status=EarningStatus.PENDING, available_on__lte=now)
-                .order_by("id")[:batch_size]
-            )
-            _lock_clearance_accounts(batch)
-            for earning in batch:
-                _clear(earning, now)
-            invalidate_tags(*{earnings_tag(earning.tutor_id) for earning in batch})
-        cleared += len(batch)
-        if len(batch) < batch_size:
+        count = _clear_batch(now=now, batch_size=batch_size)
+        cleared += count
+        if count < batch_size:
             return cleared
 
 
@@ -338,6 +347,7 @@ def _move_to_clearing(withdrawal: Withdrawal) -> None:
         raise InsufficientAvailableBalance() from exc
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def withdrawal_request(*, tutor, amount: int, payout_method_id: int) -> Withdrawal:
     """Move `amount` from the tutor's available earnings to payout clearing now; the payout task

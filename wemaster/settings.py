@@ -286,6 +286,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- money ------------------------------------------------------------------------------------
 CURRENCY = env.str("CURRENCY", default="USD")
+# A service transaction aborted by PostgreSQL for a lock conflict (deadlock, serialization failure,
+# lock timeout) runs again, at most this many times in all, after a jittered wait of up to
+# BACKOFF_MS * 2**(retry - 1) ms (wemaster.ledger.locks.retry_on_lock_conflict).
+LOCK_CONFLICT_RETRY_ATTEMPTS = env.int("LOCK_CONFLICT_RETRY_ATTEMPTS", default=5)
+LOCK_CONFLICT_RETRY_BACKOFF_MS = env.int("LOCK_CONFLICT_RETRY_BACKOFF_MS", default=20)
 
 # --- i18n, static -------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -387,9 +392,14 @@ LESSONS_DURATION_STEP_MINUTES = env.int("LESSONS_DURATION_STEP_MINUTES", default
 # A student cancelling later than this many hours before the start pays the tutor a share.
 LESSONS_FREE_CANCELLATION_HOURS = env.int("LESSONS_FREE_CANCELLATION_HOURS", default=24)
 LESSONS_LATE_CANCELLATION_TUTOR_SHARE_PERCENT = env.int("LESSONS_LATE_CANCELLATION_TUTOR_SHARE_PERCENT", default=50)
-# Booked lessons are completed automatically this many hours after they end.
+# After a lesson ends the student may report a problem for this many hours (the lesson is then
+# disputed until staff resolve it); the tutor's completion waits until the window has closed.
+LESSONS_PROBLEM_REPORT_WINDOW_HOURS = env.int("LESSONS_PROBLEM_REPORT_WINDOW_HOURS", default=24)
+# Booked lessons are completed automatically this many hours after they end, and never before the
+# problem-report window has closed: the delay is max(this, LESSONS_PROBLEM_REPORT_WINDOW_HOURS).
 LESSONS_AUTO_COMPLETE_AFTER_HOURS = env.int("LESSONS_AUTO_COMPLETE_AFTER_HOURS", default=24)
 LESSONS_AUTO_COMPLETE_BATCH_SIZE = env.int("LESSONS_AUTO_COMPLETE_BATCH_SIZE", default=200)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({"DisputeOutcomeEnum": "wemaster.lessons.models.DisputeOutcome"})
 CELERY_BEAT_SCHEDULE.update(
     {
         "lessons-auto-complete": {

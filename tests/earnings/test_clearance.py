@@ -9,7 +9,7 @@ from earnings.models import Earning, EarningStatus
 from tests.accounts.factories import StudentFactory
 from tests.earnings.conftest import balance
 from tests.ledger.factories import funded_wallet
-from tests.lessons.factories import completed_lesson, future, tutor_teaching
+from tests.lessons.factories import completed_lesson, tutor_teaching
 from wemaster.ledger.models import AccountKind, Transfer, TransferKind
 from wemaster.ledger.reconcile import find_discrepancies
 
@@ -20,8 +20,9 @@ def test_clearance_moves_due_earnings_in_batches_once():
     funded_wallet(student, 10_000)
     now = timezone.now()
     for hour in range(5):
-        completed_lesson(student=student, tutor=tutor, starts_at=future(48 + hour), at=now - timedelta(days=10))
-    completed_lesson(student=student, tutor=tutor, starts_at=future(60), at=now)  # not due yet
+        starts_at = now - timedelta(days=11, hours=hour)
+        completed_lesson(student=student, tutor=tutor, starts_at=starts_at, at=now - timedelta(days=10))
+    completed_lesson(student=student, tutor=tutor, at=now)  # not due yet
     assert services.earnings_clear_due(now=now, batch_size=2) == 5
     assert services.earnings_clear_due(now=now, batch_size=2) == 0
     statuses = sorted(Earning.objects.values_list("status", flat=True))

@@ -9,7 +9,7 @@ from earnings.warmers import WARMERS
 from tests.accounts.factories import StudentFactory
 from tests.earnings.factories import EarningFactory
 from tests.ledger.factories import funded_wallet
-from tests.lessons.factories import book, completed_lesson, tutor_teaching
+from tests.lessons.factories import completed_lesson, ended_lesson, tutor_teaching
 from wemaster.lessons import services as lessons
 
 EARNINGS_URLS = [
@@ -45,7 +45,7 @@ def test_overview_is_cached_and_fresh_after_a_completed_lesson(
     }
     with django_assert_num_queries(0):
         assert client.get("/api/v1/earnings/overview").json() == first
-    lesson = book(student=student, tutor=tutor)
+    lesson = ended_lesson(student=student, tutor=tutor)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         lessons.lesson_complete(lesson_id=lesson.pk, actor=student)
     assert callbacks  # the tag is bumped only once the completion commits

@@ -13,7 +13,7 @@ from earnings.models import Earning, EarningStatus
 from tests.accounts.factories import StudentFactory
 from tests.earnings.conftest import balance
 from tests.ledger.factories import funded_wallet
-from tests.lessons.factories import completed_lesson, future, tutor_teaching
+from tests.lessons.factories import completed_lesson, past, tutor_teaching
 from wemaster.ledger.models import AccountKind, Entry, TransferKind
 from wemaster.ledger.reconcile import find_discrepancies
 from wemaster.lessons import services as lessons
@@ -73,7 +73,7 @@ def test_clearance_repays_the_receivable_first_and_the_tutor_sees_what_is_owed(
     client = client_for(tutor)
     overview = client.get("/api/v1/earnings/overview").json()
     assert (overview["available"], overview["owed"], overview["paid_out"]) == ("0.00", "30.00", "30.00")
-    completed_lesson(student=student, tutor=tutor, starts_at=future(72), duration_minutes=90)  # net 45.00
+    completed_lesson(student=student, tutor=tutor, starts_at=past(72), duration_minutes=90)  # net 45.00
     with django_capture_on_commit_callbacks(execute=True):
         assert services.earnings_clear_due(now=due()) == 1
     clearance = Entry.objects.filter(transfer__kind=TransferKind.EARNING_CLEARANCE).order_by("-transfer_id")

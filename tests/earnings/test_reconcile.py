@@ -13,7 +13,7 @@ from earnings.reconcile import tutor_money_adds_up
 from tests.accounts.factories import StudentFactory
 from tests.earnings.conftest import balance, fail_payout, fund_available
 from tests.ledger.factories import funded_wallet
-from tests.lessons.factories import completed_lesson, future, tutor_teaching
+from tests.lessons.factories import completed_lesson, past, tutor_teaching
 from wemaster.ledger import services as ledger
 from wemaster.ledger.models import AccountKind, TransferKind
 from wemaster.ledger.reconcile import find_discrepancies
@@ -42,7 +42,7 @@ class Flow:
 
     def lesson(self):
         self.slot += 2
-        return completed_lesson(student=self.student, tutor=self.tutor, starts_at=future(self.slot))
+        return completed_lesson(student=self.student, tutor=self.tutor, starts_at=past(self.slot))
 
     def refund(self, lesson):
         refund = lessons.refund_request_create(student=self.student, lesson_id=lesson.pk, reason="no show")

@@ -20,6 +20,10 @@ def future(hours: float = 48) -> timezone.datetime:
     return (timezone.now() + timedelta(hours=hours)).replace(microsecond=0)
 
 
+def past(hours: float) -> timezone.datetime:
+    return (timezone.now() - timedelta(hours=hours)).replace(microsecond=0)
+
+
 def book(*, student, tutor, starts_at=None, duration_minutes: int = 60, subject: str = SUBJECT, now=None):
     return services.lesson_book(
         student=student,
@@ -31,6 +35,23 @@ def book(*, student, tutor, starts_at=None, duration_minutes: int = 60, subject:
     )
 
 
+def ended_lesson(*, student, tutor, starts_at=None, duration_minutes: int = 60, subject: str = SUBJECT):
+    """A booked lesson that has taken place (booked a day before its start, as the seed books
+    past lessons); by default it ended a minute ago."""
+    starts_at = starts_at or past(hours=duration_minutes / 60) - timedelta(minutes=1)
+    return book(
+        student=student,
+        tutor=tutor,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        subject=subject,
+        now=starts_at - timedelta(days=1),
+    )
+
+
 def completed_lesson(*, student, tutor, starts_at=None, duration_minutes: int = 60, subject: str = SUBJECT, at=None):
-    lesson = book(student=student, tutor=tutor, starts_at=starts_at, duration_minutes=duration_minutes, subject=subject)
-    return services.lesson_complete(lesson_id=lesson.pk, actor=tutor, at=at)
+    """A lesson that took place and that its student confirmed at `at` (default: now)."""
+    lesson = ended_lesson(
+        student=student, tutor=tutor, starts_at=starts_at, duration_minutes=duration_minutes, subject=subject
+    )
+    return services.lesson_complete(lesson_id=lesson.pk, actor=student, at=at or timezone.now())

@@ -7,7 +7,7 @@ from django.utils import timezone
 from earnings.models import Earning, EarningKind
 from tests.accounts.factories import StudentFactory
 from tests.ledger.factories import funded_wallet
-from tests.lessons.factories import SUBJECT, book, future, tutor_teaching
+from tests.lessons.factories import SUBJECT, book, ended_lesson, future, past, tutor_teaching
 from wemaster.ledger import services as ledger
 from wemaster.ledger.models import AccountKind, HoldStatus, Transfer, TransferKind
 from wemaster.ledger.reconcile import find_discrepancies
@@ -110,7 +110,8 @@ def test_booking_is_idempotent_with_a_key(client_for):
 def test_completion_splits_the_charge_exactly_once(client_for, django_capture_on_commit_callbacks):
     student, tutor = StudentFactory(), tutor_teaching(hourly_rate=4000)
     wallet = funded_wallet(student, 10_000)
-    lesson = book(student=student, tutor=tutor)
+    window = settings.LESSONS_PROBLEM_REPORT_WINDOW_HOURS
+    lesson = ended_lesson(student=student, tutor=tutor, starts_at=past(hours=window + 2))  # the window has closed
     response = client_for(tutor).post(f"/api/v1/lessons/{lesson.pk}/complete")
     assert response.status_code == 200 and response.json()["status"] == "completed"
     assert response.json()["commission"] == "10.00"  # 25 % below 20 hours taught
@@ -133,7 +134,7 @@ def test_completion_splits_the_charge_exactly_once(client_for, django_capture_on
 def test_student_can_complete_and_others_get_404(client_for):
     student, tutor = StudentFactory(), tutor_teaching()
     funded_wallet(student, 10_000)
-    lesson = book(student=student, tutor=tutor)
+    lesson = ended_lesson(student=student, tutor=tutor)
     stranger = StudentFactory()
     assert client_for(stranger).get(f"/api/v1/lessons/{lesson.pk}").status_code == 404
     assert client_for(stranger).post(f"/api/v1/lessons/{lesson.pk}/complete").status_code == 404
@@ -155,16 +156,20 @@ def test_early_cancellation_releases_the_hold(client_for):
 
 
 @pytest.mark.django_db
-def test_late_cancellation_pays_the_tutor_a_share(client_for):
+def test_late_cancellation_fee_is_charged_like_a_lesson_with_commission(client_for):
     student, tutor = StudentFactory(), tutor_teaching(hourly_rate=4000)
     wallet = funded_wallet(student, 10_000)
     lesson = book(student=student, tutor=tutor, starts_at=future(hours=2))
     response = client_for(student).post(f"/api/v1/lessons/{lesson.pk}/cancel")
-    assert response.json()["cancellation_fee"] == "20.00"
+    body = response.json()
+    assert (body["status"], body["cancellation_fee"], body["commission"]) == ("cancelled", "20.00", "5.00")
     wallet.refresh_from_db()
-    assert (wallet.balance, wallet.held) == (8_000, 0)
-    assert balances(tutor) == (2_000, 0)
-    assert Earning.objects.get(lesson_id=lesson.pk).kind == EarningKind.CANCELLATION_FEE
+    assert (wallet.balance, wallet.held) == (8_000, 0)  # the fee is charged, the rest released
+    assert balances(tutor) == (1_500, 500)  # 25 % commission to platform revenue, the net to the tutor
+    earning = Earning.objects.get(lesson_id=lesson.pk)
+    assert earning.kind == EarningKind.CANCELLATION_FEE
+    assert (earning.gross, earning.commission, earning.net, earning.commission_percent) == (2_000, 500, 1_500, 25)
+    assert earning.commission + earning.net == earning.gross
     assert Transfer.objects.filter(kind=TransferKind.LESSON_CANCELLATION_FEE).count() == 1
     assert find_discrepancies() == []
 
@@ -184,7 +189,8 @@ def test_list_shows_the_callers_lessons_filtered_by_status(client_for, django_as
     student, tutor = StudentFactory(), tutor_teaching(hourly_rate=100)
     funded_wallet(student, 100_000)
     lessons = [book(student=student, tutor=tutor, starts_at=future(hours=48 + 2 * i)) for i in range(12)]
-    services.lesson_complete(lesson_id=lessons[0].pk, actor=tutor)
+    window = timedelta(hours=settings.LESSONS_PROBLEM_REPORT_WINDOW_HOURS)
+    services.lesson_complete(lesson_id=lessons[0].pk, actor=tutor, at=lessons[0].ends_at + window)
     other = StudentFactory()
     funded_wallet(other, 10_000)
     book(student=other, tutor=tutor_teaching())

@@ -20,7 +20,7 @@ from earnings.models import Earning, EarningStatus, WithdrawalStatus
 from tests.accounts.factories import StudentFactory
 from tests.earnings.conftest import balance, fail_payout
 from tests.ledger.factories import funded_wallet
-from tests.lessons.factories import completed_lesson, future, tutor_teaching
+from tests.lessons.factories import completed_lesson, past, tutor_teaching
 from wemaster.ledger import services as ledger
 from wemaster.ledger.models import AccountKind, Transfer, TransferKind
 from wemaster.ledger.reconcile import find_discrepancies
@@ -101,7 +101,7 @@ def test_payout_paid_after_the_refund_leaves_the_debt_until_the_next_earnings_cl
     assert find_discrepancies() == []
 
     funded_wallet(lesson.student, 10_000)
-    completed_lesson(student=lesson.student, tutor=tutor, starts_at=future(72))  # another 30.00 net
+    completed_lesson(student=lesson.student, tutor=tutor, starts_at=past(72))  # another 30.00 net
     assert tutor_balances(tutor) == (3_000, 0, 0, -3_000)  # pending is not touched before it clears
     earnings.earnings_clear_due(now=due())
     assert tutor_balances(tutor) == (0, 0, 0, 0)
@@ -173,7 +173,7 @@ def test_concurrent_approval_and_clearance_of_one_earning_have_one_outcome_and_e
     tutor, student = lesson.tutor, lesson.student
     funded_wallet(student, 100_000)
     for round_ in range(3):
-        racing = completed_lesson(student=student, tutor=tutor, starts_at=future(60 + 2 * round_))
+        racing = completed_lesson(student=student, tutor=tutor, starts_at=past(60 + 2 * round_))
         request = services.refund_request_create(student=student, lesson_id=racing.pk, reason="late")
         approved, cleared = race_refund_and_clearance(refund_request_id=request.pk, staff=staff, first=first)
         earning = Earning.objects.get(lesson_id=racing.pk)

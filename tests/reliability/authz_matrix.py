@@ -197,11 +197,17 @@ MATRIX: dict[str, Entry] = {
     "conversation-read": Entry(setup=_message, private={"post": {"message_id": 1}}),
     "message-list": Entry(setup=_conversation, private={"get": None, "post": {"body": "intrusion"}}),
     "message-detail": Entry(setup=_message, private={"patch": {"body": "Taken over"}, "delete": None}),
-    # --- lessons and refund requests: the student's and the tutor's; staff decide refunds ---
+    # --- lessons and refund requests: the student's and the tutor's; staff decide refunds and disputes ---
     "lesson-list": Entry(own_rows=_lessons_of),
     "lesson-detail": Entry(setup=_lesson, private={"get": None}),
     "lesson-complete": Entry(setup=_lesson, private={"post": {}}),
     "lesson-cancel": Entry(setup=_lesson, private={"post": {}}),
+    "lesson-report-problem": Entry(setup=_lesson, private={"post": {"reason": "Intrusion"}}),
+    "lesson-resolve": Entry(
+        roles=STAFF,
+        setup=_lesson,
+        shared={"post": "staff resolve every disputed lesson, except one they take part in (403)"},
+    ),
     "refund-request-list": Entry(own_rows=_refunds_of),
     "refund-request-detail": Entry(setup=_refund, private={"get": None}),
     "refund-request-approve": Entry(roles=STAFF, setup=_refund, shared={"post": "staff decide every refund"}),

@@ -55,6 +55,29 @@ class ServiceUnavailable(DomainError):
     default_detail = "A backing service is unavailable; try again shortly."
 
 
+class LockConflict(Conflict):
+    """A transaction that PostgreSQL aborted for a lock conflict, still conflicting after the
+    service layer's retries (wemaster.ledger.locks). Nothing was applied; the client may retry."""
+
+    code = "lock_conflict"
+    default_detail = "The request collided with concurrent changes and was not applied; retry it."
+
+
+# PostgreSQL's SQLSTATEs for "this transaction lost a lock conflict": retryable as a whole.
+LOCK_CONFLICT_SQLSTATES = {
+    "40P01": "deadlock_detected",
+    "40001": "serialization_failure",
+    "55P03": "lock_not_available",
+}
+
+
+def lock_conflict_sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a lock conflict behind a Django database error (its driver error is the
+    `__cause__`), or None for any other error."""
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    return sqlstate if sqlstate in LOCK_CONFLICT_SQLSTATES else None
+
+
 class InvalidCredentials(DomainError):
     code = "invalid_credentials"
     default_detail = "Unable to log in with the provided credentials."
@@ -100,6 +123,10 @@ def api_exception_handler(exc, context):
     """DRF `EXCEPTION_HANDLER`: every error leaves as the API.md envelope."""
     if isinstance(exc, DomainError):
         return error_response(exc)
+    if isinstance(exc, OperationalError) and lock_conflict_sqlstate(exc):
+        # A lock conflict that reached the view unretried: the database is up, the request collided.
+        logger.warning("lock conflict reached the API", extra={"error": str(exc)})
+        return error_response(LockConflict())
     if isinstance(exc, (OperationalError, InterfaceError)):
         # The database is unreachable: private and money data never fall back to a cache.
         logger.warning("database unavailable", extra={"error": str(exc)})

@@ -4,8 +4,9 @@ Same user + key + endpoint + body: the first response is replayed with
 `Idempotent-Replayed: true` and the effect happens once. Another body or endpoint:
 422 `idempotency_key_reused`. While the first request still runs: 409
 `idempotency_key_in_use`. The key row is written in the same transaction as the
-effect, so it exists exactly when the effect committed. Validation errors (400) and
-5xx store nothing, so the client can fix or retry them; other 4xx are replayed.
+effect, so it exists exactly when the effect committed (and a lock conflict retries both).
+Validation errors (400) and 5xx store nothing, so the client can fix or retry them; other
+4xx are replayed.
 """
 
 import hashlib
@@ -23,6 +24,7 @@ from rest_framework.response import Response
 
 from wemaster.core.errors import Conflict, DomainError, error_response
 from wemaster.core.models import IdempotencyKey
+from wemaster.ledger.locks import retry_on_lock_conflict
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -97,9 +99,11 @@ def _replay(stored: IdempotencyKey, endpoint: str, body_hash: str) -> Response:
 
 
 def _worth_storing(response) -> bool:
-    """Final answers only: a 202 (the provider's outcome not known yet) is not final, so a retry
-    with the key asks again and sees the intent's current state."""
-    return response.status_code < 500 and response.status_code != 202 and not _is_validation_error(response)
+    """Final answers only: a 202 (the provider's outcome not known yet) and a 409 `lock_conflict`
+    (retries exhausted) are not final, so a retry with the key runs again."""
+    if response.status_code >= 500 or response.status_code == 202 or _is_validation_error(response):
+        return False
+    return not (isinstance(response.data, dict) and response.data.get("code") == "lock_conflict")
 
 
 def idempotent(view_method=None, *, atomic: bool = True):
@@ -142,28 +146,40 @@ def idempotent(view_method=None, *, atomic: bool = True):
                         },
                     )
                 return response
-        with transaction.atomic():
-            _claim(request.user.id, key)
-            stored = IdempotencyKey.objects.filter(user=request.user, key=key).first()
-            if stored is not None:
-                return _replay(stored, endpoint, body_hash)
-            try:
-                with transaction.atomic():
-                    response = view_method(self, request, *args, **kwargs)
-            except DomainError as exc:
-                response = error_response(exc)
-            if _worth_storing(response):
-                IdempotencyKey.objects.create(
-                    user=request.user,
-                    key=key,
-                    endpoint=endpoint,
-                    request_hash=body_hash,
-                    response_status=response.status_code,
-                    response_body=response.data,
-                )
-            return response
+        return _idempotent_request(
+            view_method, self, request, args, kwargs, key=key, endpoint=endpoint, body_hash=body_hash
+        )
 
     return wrapper
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def _idempotent_request(
+    view_method, view, request, args, kwargs, *, key: str, endpoint: str, body_hash: str
+) -> Response:
+    """The key's transaction, which is also the outermost transaction of the view's service: a lock
+    conflict aborts both together, so this level is the one that retries them (the service's own
+    retry only applies when it runs outside any transaction)."""
+    _claim(request.user.id, key)
+    stored = IdempotencyKey.objects.filter(user=request.user, key=key).first()
+    if stored is not None:
+        return _replay(stored, endpoint, body_hash)
+    try:
+        with transaction.atomic():
+            response = view_method(view, request, *args, **kwargs)
+    except DomainError as exc:
+        response = error_response(exc)
+    if _worth_storing(response):
+        IdempotencyKey.objects.create(
+            user=request.user,
+            key=key,
+            endpoint=endpoint,
+            request_hash=body_hash,
+            response_status=response.status_code,
+            response_body=response.data,
+        )
+    return response
 
 
 def _is_validation_error(response) -> bool:

@@ -3,12 +3,14 @@ from django.contrib import admin, messages
 from wemaster.core.admin_money import ReadOnlyMoneyAdmin, money_column
 from wemaster.core.errors import DomainError
 from wemaster.lessons import services
-from wemaster.lessons.models import Lesson, RefundRequest
+from wemaster.lessons.models import DisputeOutcome, Lesson, RefundRequest
 
 
 @admin.register(Lesson)
 class LessonAdmin(ReadOnlyMoneyAdmin):
-    """Lessons are booked, completed and cancelled through the API, which moves the money."""
+    """Lessons are booked, completed and cancelled through the API, which moves the money; staff
+    resolve disputed ones (a problem the student reported) with the actions, which call
+    `lesson_dispute_resolve` like the API does."""
 
     list_display = [
         "id",
@@ -20,14 +22,45 @@ class LessonAdmin(ReadOnlyMoneyAdmin):
         "price_display",
         "commission_display",
         "status",
+        "reported_at",
+        "resolution",
     ]
-    list_filter = ["status", "subject", "currency"]
+    list_filter = ["status", "resolution", "subject", "currency"]
     search_fields = ["=id", "student__email", "tutor__email"]
     list_select_related = ["student", "tutor", "subject"]
     date_hierarchy = "starts_at"
     ordering = ["-id"]
+    actions = ["resolve_complete", "resolve_refund"]
     price_display = money_column("price")
     commission_display = money_column("commission")
+
+    def has_change_permission(self, request, obj=None):
+        # The actions need the change permission; the form itself shows every field read-only.
+        return request.user.has_perm("lessons.change_lesson")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Lesson._meta.fields]
+
+    def _resolve(self, request, queryset, outcome: str) -> None:
+        done = 0
+        for lesson_id in queryset.values_list("id", flat=True):
+            try:
+                services.lesson_dispute_resolve(lesson_id=lesson_id, staff=request.user, outcome=outcome)
+            except DomainError as exc:
+                self.message_user(request, f"Lesson {lesson_id}: {exc.detail}", messages.WARNING)
+            else:
+                done += 1
+        self.message_user(request, f"{done} disputed lesson(s) resolved: {outcome}.")
+
+    @admin.action(description="Resolve dispute: complete (the tutor is paid, commission taken)", permissions=["change"])
+    def resolve_complete(self, request, queryset):
+        self._resolve(request, queryset, DisputeOutcome.COMPLETE)
+
+    @admin.action(
+        description="Resolve dispute: refund (the hold is released, the student pays nothing)", permissions=["change"]
+    )
+    def resolve_refund(self, request, queryset):
+        self._resolve(request, queryset, DisputeOutcome.REFUND)
 
 
 @admin.register(RefundRequest)

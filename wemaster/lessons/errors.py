@@ -39,7 +39,44 @@ class OnlyStudentsBook(DomainError):
     default_detail = "Only students can book lessons."
 
 
+class LessonStarted(Conflict):
+    code = "lesson_started"
+    default_detail = "The lesson has started; it can no longer be cancelled."
+
+
+class LessonNotEnded(Conflict):
+    code = "lesson_not_ended"
+    default_detail = "The lesson has not ended yet."
+
+
+class ReportWindowOpen(Conflict):
+    """The tutor tried to capture while the student may still report a problem."""
+
+    code = "report_window_open"
+    default_detail = "The student may still report a problem; the lesson completes automatically afterwards."
+
+
+class ReportWindowClosed(Conflict):
+    code = "report_window_closed"
+    default_detail = "The time to report a problem with this lesson is over."
+
+
+class OnlyStudentsReport(DomainError):
+    code = "permission_denied"
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "Only the lesson's student can report a problem."
+
+
+class StaffOnly(DomainError):
+    code = "permission_denied"
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "Only staff can do this."
+
+
 class ConflictOfInterest(DomainError):
+    """A staff user may not decide money in which they are the student or the tutor
+    (lesson disputes here; refund decisions use the same code)."""
+
     code = "conflict_of_interest"
     status_code = status.HTTP_403_FORBIDDEN
     default_detail = "Staff cannot decide a case in which they are the student or the tutor."

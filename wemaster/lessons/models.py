@@ -9,12 +9,20 @@ class LessonStatus(models.TextChoices):
     BOOKED = "booked", "Booked"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
+    DISPUTED = "disputed", "Disputed (problem reported, staff decide)"
+
+
+class DisputeOutcome(models.TextChoices):
+    COMPLETE = "complete", "Complete: the tutor is paid"
+    REFUND = "refund", "Refund: the student pays nothing"
 
 
 class Lesson(models.Model):
-    """A booked slot. `price` is held on the student's wallet (`hold`) while booked; completion
-    captures it into tutor net + platform `commission`; cancellation voids it or captures a
-    late-cancellation `cancellation_fee` for the tutor."""
+    """A booked slot. `price` is held on the student's wallet (`hold`) while booked or disputed;
+    completion captures it into tutor net + platform `commission`; cancellation voids it or
+    captures a late-cancellation `cancellation_fee` (split into tutor net + `commission` too).
+    A problem the student reports after the end (`problem_reason`, `reported_at`) makes it
+    disputed until staff resolve it (`resolution`, `resolved_by`, `resolved_at`)."""
 
     student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="lessons_booked")
     tutor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="lessons_taught")
@@ -24,7 +32,9 @@ class Lesson(models.Model):
     duration_minutes = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     price = models.BigIntegerField(help_text="Minor units held at booking and charged at completion.")
-    commission = models.BigIntegerField(default=0, help_text="Platform commission taken at completion.")
+    commission = models.BigIntegerField(
+        default=0, help_text="Platform commission taken from the charge (the price, or the late-cancellation fee)."
+    )
     cancellation_fee = models.BigIntegerField(default=0, help_text="Charged to the student on a late cancellation.")
     status = models.CharField(max_length=16, choices=LessonStatus.choices, default=LessonStatus.BOOKED)
     hold = models.OneToOneField("ledger.Hold", on_delete=models.PROTECT, related_name="lesson")
@@ -32,6 +42,17 @@ class Lesson(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The text columns also default to '' in the database: bench/seed.py writes lessons with COPY.
+    problem_reason = models.TextField(
+        max_length=2000, blank=True, default="", db_default="", help_text="The student's problem report."
+    )
+    reported_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=16, choices=DisputeOutcome.choices, blank=True, default="", db_default="")
+    resolution_note = models.TextField(max_length=2000, blank=True, default="", db_default="")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -39,6 +60,14 @@ class Lesson(models.Model):
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="lessons_ends_after_start"),
             models.CheckConstraint(
                 condition=Q(commission__gte=0) & Q(commission__lte=models.F("price")), name="lessons_commission_bounds"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="disputed") | Q(reported_at__isnull=False), name="lessons_disputed_was_reported"
+            ),
+            models.CheckConstraint(
+                condition=Q(resolution="", resolved_by__isnull=True, resolved_at__isnull=True)
+                | (~Q(resolution="") & Q(resolved_by__isnull=False, resolved_at__isnull=False)),
+                name="lessons_resolution_recorded_whole",
             ),
         ]
         indexes = [

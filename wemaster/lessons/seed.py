@@ -1,6 +1,9 @@
 """Demo lessons over the last months so the tutors' overview and analytics show real numbers,
-a few upcoming bookings, a paid withdrawal, a refund approved by the demo staff member and a
-pending refund request for staff to decide. Idempotent."""
+a few upcoming bookings, a disputed lesson, a refund approved by the demo staff member and a
+pending refund request for staff to decide, and a paid withdrawal. Past lessons are booked with
+`now=` before their start and finished by the rules of the clock: cancelled before the start,
+confirmed by the student after the end, or completed by the tutor once the problem-report window
+has closed. Idempotent."""
 
 import random
 from datetime import timedelta
@@ -52,10 +55,15 @@ def _tutor_history(*, tutor, students, rng, count: int, progress) -> None:
             duration_minutes=duration,
             now=starts_at - timedelta(days=3),
         )
-        if rng.random() < 0.1:
+        draw = rng.random()
+        report_until = services.problem_report_deadline(lesson=lesson)
+        if draw < 0.1:
             services.lesson_cancel(lesson_id=lesson.pk, actor=lesson.student, at=starts_at - timedelta(days=2))
+        elif draw < 0.55 and report_until <= now:
+            services.lesson_complete(lesson_id=lesson.pk, actor=tutor, at=report_until)
         else:
-            services.lesson_complete(lesson_id=lesson.pk, actor=tutor, at=lesson.ends_at)
+            confirmed_at = lesson.ends_at + timedelta(minutes=rng.randint(5, 120))
+            services.lesson_complete(lesson_id=lesson.pk, actor=lesson.student, at=min(confirmed_at, now))
     for days_ahead in (2, 5):
         services.lesson_book(
             student=students[days_ahead % len(students)],
@@ -64,6 +72,24 @@ def _tutor_history(*, tutor, students, rng, count: int, progress) -> None:
             starts_at=(now + timedelta(days=days_ahead)).replace(hour=10, minute=0, second=0, microsecond=0),
             duration_minutes=60,
         )
+
+
+def _disputed_lesson(*, tutor, student) -> None:
+    """A lesson that has just ended and whose student reported a problem: staff find it under
+    status `disputed` and resolve it from the lesson admin (or POST /lessons/{id}/resolve)."""
+    now = timezone.now().replace(microsecond=0)
+    starts_at = now - timedelta(minutes=61)
+    lesson = services.lesson_book(
+        student=student,
+        tutor_id=tutor.id,
+        subject=tutor.tutor_profile.subjects.values_list("name", flat=True).first(),
+        starts_at=starts_at,
+        duration_minutes=60,
+        now=starts_at - timedelta(days=1),
+    )
+    services.lesson_report_problem(
+        lesson_id=lesson.pk, student=student, reason="The video kept dropping; we had about 20 minutes.", at=now
+    )
 
 
 def seed_demo(*, scale: int, progress) -> list[tuple[str, str, str]]:
@@ -81,6 +107,7 @@ def seed_demo(*, scale: int, progress) -> list[tuple[str, str, str]]:
         if not PayoutMethod.objects.filter(tutor=tutor).exists():
             earnings.payout_method_add(tutor=tutor, token="btok_ok")
     first_tutor = min(tutors, key=lambda user: user.email)
+    _disputed_lesson(tutor=first_tutor, student=students[0])
     method = PayoutMethod.objects.filter(tutor=first_tutor).first()
     available = earnings.tutor_account(tutor_id=first_tutor.id, kind=AccountKind.TUTOR_AVAILABLE)
     if available.balance >= max(settings.EARNINGS_MIN_PAYOUT_MINOR, 10_000):

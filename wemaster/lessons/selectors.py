@@ -4,9 +4,13 @@ from wemaster.core.errors import NotFound
 from wemaster.lessons.models import Lesson, RefundRequest
 
 
+def _for_api(queryset: QuerySet[Lesson]) -> QuerySet[Lesson]:
+    return queryset.select_related("student", "tutor", "subject")
+
+
 def lesson_list(*, user, status: str | None = None) -> QuerySet[Lesson]:
     """The user's lessons as student or tutor, shaped for the API (no N+1)."""
-    queryset = Lesson.objects.filter(Q(student=user) | Q(tutor=user)).select_related("student", "tutor", "subject")
+    queryset = _for_api(Lesson.objects.filter(Q(student=user) | Q(tutor=user)))
     if status:
         queryset = queryset.filter(status=status)
     return queryset
@@ -14,6 +18,14 @@ def lesson_list(*, user, status: str | None = None) -> QuerySet[Lesson]:
 
 def lesson_get(*, user, lesson_id: int) -> Lesson:
     lesson = lesson_list(user=user).filter(pk=lesson_id).first()
+    if lesson is None:
+        raise NotFound("Lesson not found.")
+    return lesson
+
+
+def lesson_get_for_staff(*, lesson_id: int) -> Lesson:
+    """Any lesson, for staff deciding a dispute (the views check the staff permission)."""
+    lesson = _for_api(Lesson.objects.filter(pk=lesson_id)).first()
     if lesson is None:
         raise NotFound("Lesson not found.")
     return lesson

@@ -1,13 +1,26 @@
 """The booking flow: the one place that ties a student's wallet hold to a tutor's earnings.
 
-lesson_book      hold the price on the student's wallet           booked
-lesson_complete  capture the hold: tutor pending net + commission  booked -> completed
-lesson_cancel    void the hold (or capture a late-cancellation fee) booked -> cancelled
+lesson_book            hold the price on the student's wallet                  -> booked
+lesson_cancel          before the start: void the hold (or charge a late fee)   booked -> cancelled
+lesson_complete        after the end: capture the hold, tutor net + commission  booked -> completed
+lesson_report_problem  the student, within the report window after the end      booked -> disputed
+lesson_dispute_resolve staff: capture as a completion, or void the hold         disputed -> completed|cancelled
 Each transition locks the lesson row and happens exactly once (409 `invalid_transition`).
+
+Time rules (README, Lessons): a lesson is cancelled only before it starts and completed only
+after it ends. The student may confirm (complete) at once after the end, or report a problem
+until LESSONS_PROBLEM_REPORT_WINDOW_HOURS after it; the tutor's completion and the
+auto-completion capture only once that window has closed, so nobody can take the money while
+the student may still object.
+
+Locks follow the order of wemaster.ledger.locks (lesson, then hold, then accounts; booking:
+tutor profile, then the wallet account). Every lesson service is an outermost transaction
+retried on lock conflicts; one that outlasts the retries raises LockConflict (409).
 """
 
+import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -16,20 +29,32 @@ from django.utils import timezone
 from earnings import services as earnings
 from earnings.models import EarningKind
 from wemaster.accounts.models import Role, TutorProfile
-from wemaster.core.errors import NotFound, ValidationFailed
+from wemaster.core.errors import DomainError, NotFound, ValidationFailed
 from wemaster.ledger import services as ledger
+from wemaster.ledger.locks import retry_on_lock_conflict
 from wemaster.ledger.models import AccountKind, TransferKind
 from wemaster.lessons.errors import (
     CannotBookSelf,
     ConflictOfInterest,
     InvalidTransition,
+    LessonNotEnded,
+    LessonStarted,
     OnlyStudentsBook,
+    OnlyStudentsReport,
     RefundAlreadyDecided,
     RefundAlreadyRequested,
     RefundNotAllowed,
+    ReportWindowClosed,
+    ReportWindowOpen,
     SlotTaken,
+    StaffOnly,
 )
-from wemaster.lessons.models import Lesson, LessonStatus, RefundRequest, RefundStatus
+from wemaster.lessons.models import DisputeOutcome, Lesson, LessonStatus, RefundRequest, RefundStatus
+
+logger = logging.getLogger(__name__)
+
+# Statuses whose lesson still occupies the tutor's slot (a disputed lesson took place).
+OCCUPYING = (LessonStatus.BOOKED, LessonStatus.DISPUTED)
 
 
 def lesson_price(*, hourly_rate: int, duration_minutes: int) -> int:
@@ -44,14 +69,23 @@ def _check_duration(duration_minutes: int) -> None:
         raise ValidationFailed(fields={"duration_minutes": [f"Between {low} and {high} minutes, in steps of {step}."]})
 
 
+def _when(moment: datetime) -> str:
+    """A time as the API writes it (ISO-8601 UTC), for error texts."""
+    return f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+@retry_on_lock_conflict
 @transaction.atomic
 def lesson_book(
     *, student, tutor_id: int, subject: str, starts_at: datetime, duration_minutes: int, now: datetime | None = None
 ) -> Lesson:
     """Book a future slot and hold its price on the student's wallet.
 
-    The tutor's profile row is locked (SELECT ... FOR UPDATE) before the overlap check, so
-    two concurrent bookings of one tutor serialize and the second sees the first's slot.
+    The tutor's profile row alone is locked (`of=("self",)`: the join to the user row only
+    filters; locking that row too would block every insert pointing at the tutor, the
+    completion's earning among them) before the overlap check, so two concurrent bookings of
+    one tutor serialize and the second sees the first's slot. Then the wallet account is
+    updated (the hold): profile before accounts, as in wemaster.ledger.locks.
     `now` is the booking time (the seed books past lessons with it).
     Raises OnlyStudentsBook, CannotBookSelf, ValidationFailed, SlotTaken, InsufficientFunds (402).
     """
@@ -64,7 +98,7 @@ def lesson_book(
     if starts_at <= now:
         raise ValidationFailed(fields={"starts_at": ["The lesson must start in the future."]})
     profile = (
-        TutorProfile.objects.select_for_update()
+        TutorProfile.objects.select_for_update(of=("self",), no_key=True)
         .filter(user_id=tutor_id, user__role=Role.TUTOR, user__is_active=True)
         .first()
     )
@@ -78,7 +112,7 @@ def lesson_book(
         raise ValidationFailed(fields={"tutor": ["This tutor has no hourly rate yet."]})
     ends_at = starts_at + timedelta(minutes=duration_minutes)
     overlapping = Lesson.objects.filter(
-        tutor_id=tutor_id, status=LessonStatus.BOOKED, starts_at__lt=ends_at, ends_at__gt=starts_at
+        tutor_id=tutor_id, status__in=OCCUPYING, starts_at__lt=ends_at, ends_at__gt=starts_at
     )
     if overlapping.exists():
         raise SlotTaken()
@@ -98,53 +132,94 @@ def lesson_book(
 
 
 def _lock_lesson(*, lesson_id: int, actor) -> Lesson:
-    """Lock a lesson the actor takes part in (`actor=None`: the system). Raises NotFound."""
-    lessons = Lesson.objects.select_for_update().select_related("hold")
+    """Lock a lesson the actor takes part in (`actor=None`: the system or staff): step 1 of the
+    order in wemaster.ledger.locks. Only the lesson row (`of=("self",)`): the ledger locks its
+    hold next, then the accounts. Raises NotFound."""
+    lessons = Lesson.objects.select_for_update(of=("self",), no_key=True).select_related("hold")
     lesson = lessons.filter(pk=lesson_id).first()
     if lesson is None or (actor is not None and actor.id not in (lesson.student_id, lesson.tutor_id)):
         raise NotFound("Lesson not found.")
-    if lesson.status != LessonStatus.BOOKED:
-        raise InvalidTransition(f"The lesson is already {lesson.status}.")
     return lesson
 
 
-@transaction.atomic
-def lesson_complete(*, lesson_id: int, actor, at: datetime | None = None) -> Lesson:
-    """Capture the hold: the tutor's net to tutor pending, the commission (tier by lifetime hours)
-    to platform revenue; record the tutor's earning. `actor` is the tutor, the student or None
-    (the auto-complete task). Raises NotFound, InvalidTransition."""
-    at = at or timezone.now()
-    lesson = _lock_lesson(lesson_id=lesson_id, actor=actor)
-    percent, commission, net = earnings.commission_quote(tutor_id=lesson.tutor_id, gross=lesson.price)
+def _require_booked(lesson: Lesson) -> None:
+    if lesson.status != LessonStatus.BOOKED:
+        raise InvalidTransition(f"The lesson is already {lesson.status}.")
+
+
+def problem_report_deadline(*, lesson: Lesson) -> datetime:
+    """Until when the student may report a problem; the tutor's completion waits for it."""
+    return lesson.ends_at + timedelta(hours=settings.LESSONS_PROBLEM_REPORT_WINDOW_HOURS)
+
+
+def _charge(*, lesson: Lesson, gross: int, transfer_kind: str, earning_kind: str, minutes: int, at: datetime) -> int:
+    """Capture `gross` of the lesson's pending hold (the rest is released) and split it as every
+    charge is split: the commission at the tutor's tier (`earnings.commission_quote`) to platform
+    revenue, the net to tutor pending, recorded as the tutor's earning. Returns the commission.
+    Precondition: the lesson row is locked. Raises HoldAlreadyResolved."""
+    percent, commission, net = earnings.commission_quote(tutor_id=lesson.tutor_id, gross=gross)
     pending = earnings.tutor_account(tutor_id=lesson.tutor_id, kind=AccountKind.TUTOR_PENDING, currency=lesson.currency)
     revenue = ledger.platform_account(kind=AccountKind.PLATFORM_REVENUE, currency=lesson.currency)
     credits = [ledger.Leg(account.id, amount) for account, amount in ((pending, net), (revenue, commission)) if amount]
-    ledger.hold_capture(
-        hold=lesson.hold, kind=TransferKind.LESSON_CHARGE, reference=lesson.charge_reference, credits=credits
-    )
-    lesson.status = LessonStatus.COMPLETED
-    lesson.commission = commission
-    lesson.completed_at = at
-    lesson.save(update_fields=["status", "commission", "completed_at", "updated_at"])
+    ledger.hold_capture(hold=lesson.hold, kind=transfer_kind, reference=lesson.charge_reference, credits=credits)
     earnings.earning_record(
         tutor_id=lesson.tutor_id,
         student_id=lesson.student_id,
         subject_id=lesson.subject_id,
         lesson_id=lesson.pk,
-        kind=EarningKind.LESSON,
-        minutes=lesson.duration_minutes,
+        kind=earning_kind,
+        minutes=minutes,
         currency=lesson.currency,
-        gross=lesson.price,
+        gross=gross,
         commission=commission,
         net=net,
         commission_percent=percent,
         earned_at=at,
     )
+    return commission
+
+
+def _charge_lesson(*, lesson: Lesson, at: datetime) -> None:
+    """Capture the whole price and mark the lesson completed. Precondition: the lesson row is locked."""
+    lesson.commission = _charge(
+        lesson=lesson,
+        gross=lesson.price,
+        transfer_kind=TransferKind.LESSON_CHARGE,
+        earning_kind=EarningKind.LESSON,
+        minutes=lesson.duration_minutes,
+        at=at,
+    )
+    lesson.status = LessonStatus.COMPLETED
+    lesson.completed_at = at
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def lesson_complete(*, lesson_id: int, actor, at: datetime | None = None) -> Lesson:
+    """Capture the hold of a lesson that has ended: the tutor's net to tutor pending, the
+    commission (tier by lifetime hours) to platform revenue; record the tutor's earning.
+
+    `actor` is the student (a confirmation: allowed as soon as the lesson has ended), the tutor
+    or None (the auto-complete task); those two only once the problem-report window is over.
+    Raises NotFound, InvalidTransition, LessonNotEnded, ReportWindowOpen.
+    """
+    at = at or timezone.now()
+    lesson = _lock_lesson(lesson_id=lesson_id, actor=actor)
+    _require_booked(lesson)
+    if at < lesson.ends_at:
+        raise LessonNotEnded(f"The lesson ends at {_when(lesson.ends_at)}; it can be completed after that.")
+    report_until = problem_report_deadline(lesson=lesson)
+    if (actor is None or actor.id != lesson.student_id) and at < report_until:
+        raise ReportWindowOpen(
+            f"The student may report a problem until {_when(report_until)}; the lesson completes automatically then."
+        )
+    _charge_lesson(lesson=lesson, at=at)
+    lesson.save(update_fields=["status", "commission", "completed_at", "updated_at"])
     return lesson
 
 
 def late_cancellation_fee(*, lesson: Lesson, actor, at: datetime) -> int:
-    """What the student pays the tutor for cancelling: nothing before the cut-off
+    """What the student pays for cancelling: nothing before the cut-off
     (LESSONS_FREE_CANCELLATION_HOURS before the start) or when the tutor cancels; after it,
     LESSONS_LATE_CANCELLATION_TUTOR_SHARE_PERCENT of the price, rounded half up."""
     cutoff = lesson.starts_at - timedelta(hours=settings.LESSONS_FREE_CANCELLATION_HOURS)
@@ -153,54 +228,117 @@ def late_cancellation_fee(*, lesson: Lesson, actor, at: datetime) -> int:
     return (lesson.price * settings.LESSONS_LATE_CANCELLATION_TUTOR_SHARE_PERCENT + 50) // 100
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def lesson_cancel(*, lesson_id: int, actor, at: datetime | None = None) -> Lesson:
-    """Void the hold, or, for a late cancellation by the student, capture the tutor's share
-    (to tutor pending, no commission, recorded as a cancellation-fee earning) and release the
-    rest. Raises NotFound, InvalidTransition."""
+    """Cancel a lesson that has not started: void the hold, or, for a late cancellation by the
+    student, capture the fee and release the rest. The fee is charged like a lesson: commission
+    at the tutor's tier to platform revenue, the net to tutor pending (a cancellation-fee
+    earning), so a late cancellation is never a commission-free way to pay the tutor.
+    Raises NotFound, InvalidTransition, LessonStarted.
+    """
     at = at or timezone.now()
     lesson = _lock_lesson(lesson_id=lesson_id, actor=actor)
+    _require_booked(lesson)
+    if at >= lesson.starts_at:
+        raise LessonStarted(f"The lesson started at {_when(lesson.starts_at)}; it can no longer be cancelled.")
     fee = late_cancellation_fee(lesson=lesson, actor=actor, at=at)
     if fee:
-        pending = earnings.tutor_account(
-            tutor_id=lesson.tutor_id, kind=AccountKind.TUTOR_PENDING, currency=lesson.currency
-        )
-        ledger.hold_capture(
-            hold=lesson.hold,
-            kind=TransferKind.LESSON_CANCELLATION_FEE,
-            reference=lesson.charge_reference,
-            credits=[ledger.Leg(pending.id, fee)],
-        )
-        earnings.earning_record(
-            tutor_id=lesson.tutor_id,
-            student_id=lesson.student_id,
-            subject_id=lesson.subject_id,
-            lesson_id=lesson.pk,
-            kind=EarningKind.CANCELLATION_FEE,
-            minutes=0,
-            currency=lesson.currency,
+        lesson.commission = _charge(
+            lesson=lesson,
             gross=fee,
-            commission=0,
-            net=fee,
-            commission_percent=0,
-            earned_at=at,
+            transfer_kind=TransferKind.LESSON_CANCELLATION_FEE,
+            earning_kind=EarningKind.CANCELLATION_FEE,
+            minutes=0,
+            at=at,
         )
     else:
         ledger.hold_void(hold=lesson.hold)
     lesson.status = LessonStatus.CANCELLED
     lesson.cancellation_fee = fee
     lesson.cancelled_at = at
-    lesson.save(update_fields=["status", "cancellation_fee", "cancelled_at", "updated_at"])
+    lesson.save(update_fields=["status", "commission", "cancellation_fee", "cancelled_at", "updated_at"])
+    return lesson
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def lesson_report_problem(*, lesson_id: int, student, reason: str, at: datetime | None = None) -> Lesson:
+    """The student reports a problem with a lesson that has ended, before
+    LESSONS_PROBLEM_REPORT_WINDOW_HOURS after its end: the lesson becomes `disputed` and its hold
+    stays pending (neither the tutor nor the auto-completion can capture it) until staff
+    resolve it with `lesson_dispute_resolve`.
+
+    Raises ValidationFailed (blank reason), NotFound, OnlyStudentsReport (the tutor),
+    InvalidTransition (not booked), LessonNotEnded, ReportWindowClosed.
+    """
+    at = at or timezone.now()
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed(fields={"reason": ["Describe the problem."]})
+    lesson = _lock_lesson(lesson_id=lesson_id, actor=student)
+    if student.id != lesson.student_id:
+        raise OnlyStudentsReport()
+    _require_booked(lesson)
+    if at < lesson.ends_at:
+        raise LessonNotEnded(f"The lesson ends at {_when(lesson.ends_at)}; a problem can be reported after that.")
+    report_until = problem_report_deadline(lesson=lesson)
+    if at >= report_until:
+        raise ReportWindowClosed(f"Problems with this lesson could be reported until {_when(report_until)}.")
+    lesson.status = LessonStatus.DISPUTED
+    lesson.problem_reason = reason
+    lesson.reported_at = at
+    lesson.save(update_fields=["status", "problem_reason", "reported_at", "updated_at"])
+    return lesson
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def lesson_dispute_resolve(
+    *, lesson_id: int, staff, outcome: str, note: str = "", at: datetime | None = None
+) -> Lesson:
+    """Staff decide a disputed lesson, once. `complete` captures the hold exactly as a completion
+    does (tutor net + commission; the lesson becomes `completed`); `refund` voids it, the student
+    pays nothing (the lesson becomes `cancelled`). The outcome, note, staff user and time are
+    recorded on the lesson.
+
+    Raises ValidationFailed (unknown outcome), StaffOnly, NotFound, ConflictOfInterest (the staff
+    user is the lesson's student or tutor; nothing changes), InvalidTransition (not disputed).
+    """
+    if outcome not in DisputeOutcome.values:
+        raise ValidationFailed(fields={"outcome": [f"One of: {', '.join(DisputeOutcome.values)}."]})
+    if not staff.is_staff:
+        raise StaffOnly()
+    at = at or timezone.now()
+    lesson = _lock_lesson(lesson_id=lesson_id, actor=None)
+    if staff.id in (lesson.student_id, lesson.tutor_id):
+        raise ConflictOfInterest("You take part in this lesson; another staff member must resolve it.")
+    if lesson.status != LessonStatus.DISPUTED:
+        raise InvalidTransition(f"Only a disputed lesson can be resolved; this one is {lesson.status}.")
+    if outcome == DisputeOutcome.COMPLETE:
+        _charge_lesson(lesson=lesson, at=at)
+    else:
+        ledger.hold_void(hold=lesson.hold)
+        lesson.status = LessonStatus.CANCELLED
+        lesson.cancelled_at = at
+    lesson.resolution = outcome
+    lesson.resolution_note = note.strip()
+    lesson.resolved_by = staff
+    lesson.resolved_at = at
+    lesson.save()
     return lesson
 
 
 def lessons_auto_complete(*, now: datetime | None = None, batch_size: int | None = None) -> int:
-    """Complete booked lessons that ended LESSONS_AUTO_COMPLETE_AFTER_HOURS ago, one transaction
-    each (a lesson completed meanwhile by its tutor or student is skipped). Returns how many."""
+    """Complete booked lessons whose problem-report window has closed: ended at least
+    max(LESSONS_PROBLEM_REPORT_WINDOW_HOURS, LESSONS_AUTO_COMPLETE_AFTER_HOURS) ago. Disputed
+    lessons wait for staff. One transaction per lesson (each retried on lock conflicts); a
+    lesson that still fails (a domain error, a conflict that outlasted the retries) is logged
+    and left for the next run, and the batch goes on. Returns how many were completed."""
     now = now or timezone.now()
-    due_before = now - timedelta(hours=settings.LESSONS_AUTO_COMPLETE_AFTER_HOURS)
+    delay = max(settings.LESSONS_PROBLEM_REPORT_WINDOW_HOURS, settings.LESSONS_AUTO_COMPLETE_AFTER_HOURS)
     due = list(
-        Lesson.objects.filter(status=LessonStatus.BOOKED, ends_at__lte=due_before)
+        Lesson.objects.filter(status=LessonStatus.BOOKED, ends_at__lte=now - timedelta(hours=delay))
         .order_by("id")
         .values_list("id", flat=True)[: batch_size or settings.LESSONS_AUTO_COMPLETE_BATCH_SIZE]
     )
@@ -209,6 +347,11 @@ def lessons_auto_complete(*, now: datetime | None = None, batch_size: int | None
         try:
             lesson_complete(lesson_id=lesson_id, actor=None, at=now)
         except InvalidTransition:
+            continue  # completed, cancelled or disputed since the list was read
+        except DomainError as exc:
+            logger.warning(
+                "lesson auto-completion failed", extra={"lesson": lesson_id, "code": exc.code, "detail": exc.detail}
+            )
             continue
         completed += 1
     return completed

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from wemaster.core.money import MoneyField
-from wemaster.lessons.models import Lesson, LessonStatus, RefundRequest, RefundStatus
+from wemaster.lessons.models import DisputeOutcome, Lesson, LessonStatus, RefundRequest, RefundStatus
 
 
 class PartySerializer(serializers.Serializer):
@@ -42,12 +42,25 @@ class LessonSerializer(serializers.ModelSerializer):
             "created_at",
             "completed_at",
             "cancelled_at",
+            "problem_reason",
+            "reported_at",
+            "resolution",
+            "resolved_at",
         ]
         read_only_fields = fields
 
 
 class LessonListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=LessonStatus.choices, required=False)
+
+
+class LessonReportProblemSerializer(serializers.Serializer):
+    reason = serializers.CharField(min_length=1, max_length=2000)
+
+
+class LessonResolveSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=DisputeOutcome.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class RefundRequestCreateSerializer(serializers.Serializer):

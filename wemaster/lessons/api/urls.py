@@ -9,6 +9,8 @@ urlpatterns = [
     path("lessons/<int:pk>", views.LessonDetailView.as_view(), name="lesson-detail"),
     path("lessons/<int:pk>/complete", views.LessonCompleteView.as_view(), name="lesson-complete"),
     path("lessons/<int:pk>/cancel", views.LessonCancelView.as_view(), name="lesson-cancel"),
+    path("lessons/<int:pk>/report-problem", views.LessonReportProblemView.as_view(), name="lesson-report-problem"),
+    path("lessons/<int:pk>/resolve", views.LessonResolveView.as_view(), name="lesson-resolve"),
     path("wallet/refund-requests", views.RefundRequestListCreateView.as_view(), name="refund-request-list"),
     path("wallet/refund-requests/<int:pk>", views.RefundRequestDetailView.as_view(), name="refund-request-detail"),
     path(
