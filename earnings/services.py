@@ -243,7 +243,7 @@ def earning_lock_for_refund(*, lesson_id: int) -> Earning:
     Call inside transaction.atomic. Raises NotFound when the lesson earned nothing.
     """
     earning = (
-        Earning.objects.select_for_update()
+        Earning.objects.select_for_update(no_key=True)
         .filter(lesson_id=lesson_id, kind=EarningKind.LESSON)
         .exclude(status=EarningStatus.REFUNDED)
         .first()
@@ -310,6 +310,7 @@ def payout_method_add(*, tutor, token: str, make_default: bool = False) -> Payou
     return _payout_method_store(tutor=tutor, details=details, make_default=make_default)
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def _payout_method_store(*, tutor, details, make_default: bool) -> PayoutMethod:
     has_default = PayoutMethod.objects.filter(tutor=tutor, is_default=True).exists()
@@ -397,13 +398,9 @@ def withdrawal_pay_out(*, withdrawal_id: int) -> str:
     Returns a `PayoutOutcome`; RETRY means the outcome is not known yet (a transient failure,
     a lost answer or a payout pending at the provider): the same call settles it later.
     """
-    with transaction.atomic():
-        withdrawal = Withdrawal.objects.select_for_update().select_related("payout_method").get(pk=withdrawal_id)
-        if withdrawal.status not in IN_FLIGHT:
-            return PayoutOutcome.ALREADY_DONE
-        withdrawal.status = WithdrawalStatus.PROCESSING
-        withdrawal.attempts += 1
-        withdrawal.save(update_fields=["status", "attempts", "updated_at"])
+    withdrawal = _withdrawal_attempt_start(withdrawal_id=withdrawal_id)
+    if withdrawal is None:
+        return PayoutOutcome.ALREADY_DONE
     key = withdrawal.provider_key
     try:
         record = get_gateway().payout(
@@ -422,6 +419,24 @@ def withdrawal_pay_out(*, withdrawal_id: int) -> str:
     return withdrawal_settle(withdrawal_id=withdrawal_id, provider_key=key, record=record)
 
 
+@retry_on_lock_conflict
+@transaction.atomic
+def _withdrawal_attempt_start(*, withdrawal_id: int) -> Withdrawal | None:
+    """Commit one payout attempt of an in-flight withdrawal (None when it is settled already)."""
+    withdrawal = (
+        Withdrawal.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("payout_method")
+        .get(pk=withdrawal_id)
+    )
+    if withdrawal.status not in IN_FLIGHT:
+        return None
+    withdrawal.status = WithdrawalStatus.PROCESSING
+    withdrawal.attempts += 1
+    withdrawal.save(update_fields=["status", "attempts", "updated_at"])
+    return withdrawal
+
+
+@retry_on_lock_conflict
 @transaction.atomic
 def withdrawal_settle(
     *, withdrawal_id: int, provider_key: str, record: ProviderRecord | None = None, rejection: str = ""
@@ -432,7 +447,7 @@ def withdrawal_settle(
     or currency differs from the withdrawal is not booked: it stays `processing` with the
     reason `amount_mismatch` (`reconcile` reports it). Lock order: the withdrawal row, then
     ledger accounts."""
-    withdrawal = Withdrawal.objects.select_for_update().get(pk=withdrawal_id)
+    withdrawal = Withdrawal.objects.select_for_update(no_key=True).get(pk=withdrawal_id)
     if withdrawal.status not in IN_FLIGHT or withdrawal.provider_key != provider_key:
         return PayoutOutcome.ALREADY_DONE
     if record is not None and record.status == ProviderStatus.PENDING:
@@ -495,6 +510,7 @@ def withdrawals_requeue_stuck(*, now: datetime | None = None) -> int:
     return len(stuck)
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def withdrawal_retry(*, withdrawal_id: int) -> Withdrawal:
     """Staff retry of a payout. A failed one starts a new round (its money goes back to payout
@@ -504,7 +520,7 @@ def withdrawal_retry(*, withdrawal_id: int) -> Withdrawal:
     Raises WithdrawalNotRetryable (paid, or just requested), WithdrawalInProgress,
     InsufficientAvailableBalance.
     """
-    withdrawal = Withdrawal.objects.select_for_update().get(pk=withdrawal_id)
+    withdrawal = Withdrawal.objects.select_for_update(no_key=True).get(pk=withdrawal_id)
     if withdrawal.status == WithdrawalStatus.PROCESSING:
         _enqueue_payout(withdrawal.pk)
         return withdrawal

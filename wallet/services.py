@@ -31,6 +31,7 @@ from wemaster.core.payments import (
     get_gateway,
 )
 from wemaster.ledger import services as ledger
+from wemaster.ledger.locks import retry_on_lock_conflict
 from wemaster.ledger.models import AccountKind, TransferKind
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ def payment_method_add(*, wallet: Wallet, token: str, make_default: bool = False
     return _payment_method_store(wallet=wallet, card=card, make_default=make_default)
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def _payment_method_store(*, wallet: Wallet, card, make_default: bool) -> PaymentMethod:
     _lock_wallet(wallet)
@@ -104,6 +106,7 @@ def _payment_method_store(*, wallet: Wallet, card, make_default: bool) -> Paymen
     )
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def payment_method_set_default(*, payment_method: PaymentMethod, is_default: bool) -> PaymentMethod:
     """`True` makes it the one default; `False` on the default leaves the wallet without one."""
@@ -117,6 +120,7 @@ def payment_method_set_default(*, payment_method: PaymentMethod, is_default: boo
     return payment_method
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def payment_method_delete(*, payment_method: PaymentMethod) -> PaymentMethod | None:
     """Remove a card. Deleting the default promotes the newest remaining card (or none).
@@ -230,6 +234,7 @@ def top_up_execute(*, top_up: TopUp) -> TopUp:
 AMOUNT_MISMATCH = "amount_mismatch"
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def top_up_settle(*, top_up_id: int, record: ProviderRecord | None, failure_code: str = "") -> TopUp:
     """Apply the provider's answer to an intent, exactly once (the row lock and the transfer's
@@ -239,7 +244,7 @@ def top_up_settle(*, top_up_id: int, record: ProviderRecord | None, failure_code
     credited: the top-up stays `processing` with failure_code `amount_mismatch` for staff
     (`reconcile` reports it). Lock order: the top-up row, then ledger accounts.
     """
-    top_up = TopUp.objects.select_for_update().get(pk=top_up_id)
+    top_up = TopUp.objects.select_for_update(no_key=True).get(pk=top_up_id)
     if top_up.status not in UNRESOLVED:
         return top_up
     if record is not None and record.status == ProviderStatus.PENDING:
@@ -327,6 +332,7 @@ def top_ups_resolve_unresolved(*, now=None, batch_size: int = 200) -> dict[str, 
     return outcomes
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def auto_reload_configure(
     *,
@@ -454,6 +460,7 @@ def _auto_reload_disable(*, wallet: Wallet, reason: str) -> None:
     wallet.save(update_fields=["auto_reload_enabled", "auto_reload_disabled_reason"])
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def auto_reload_record_failure(*, wallet: Wallet, failure_code: str) -> Wallet:
     """Count a failed reload; after WALLET_AUTO_RELOAD_MAX_FAILURES in a row, turn auto-reload off

@@ -360,6 +360,7 @@ def lessons_auto_complete(*, now: datetime | None = None, batch_size: int | None
 # --- refund requests (the wallet's refunds of lesson charges) ------------------------------------
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def refund_request_create(*, student, lesson_id: int, reason: str) -> RefundRequest:
     """A student asks for a completed lesson's charge back, once per lesson.
@@ -392,8 +393,8 @@ def _lock_refund_for_decision(*, refund_request_id: int, staff) -> tuple[RefundR
     lesson_id = RefundRequest.objects.filter(pk=refund_request_id).values_list("lesson_id", flat=True).first()
     if lesson_id is None:
         raise NotFound("Refund request not found.")
-    lesson = Lesson.objects.select_for_update().get(pk=lesson_id)
-    refund = RefundRequest.objects.select_for_update().get(pk=refund_request_id)
+    lesson = Lesson.objects.select_for_update(no_key=True).get(pk=lesson_id)
+    refund = RefundRequest.objects.select_for_update(no_key=True).get(pk=refund_request_id)
     if staff.id in (lesson.student_id, lesson.tutor_id, refund.student_id):
         raise ConflictOfInterest()
     if refund.status != RefundStatus.PENDING:
@@ -401,6 +402,7 @@ def _lock_refund_for_decision(*, refund_request_id: int, staff) -> tuple[RefundR
     return refund, lesson
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def refund_request_approve(*, refund_request_id: int, staff, at: datetime | None = None) -> RefundRequest:
     """Move the lesson charge back to the student's wallet, exactly once (the lesson and request
@@ -438,6 +440,7 @@ def refund_request_approve(*, refund_request_id: int, staff, at: datetime | None
     return refund
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def refund_request_reject(*, refund_request_id: int, staff, at: datetime | None = None) -> RefundRequest:
     """Refuse a pending refund; no money moves; `staff` is recorded as the decider.
