@@ -5,10 +5,11 @@ Open: calls are skipped at once (the caller treats them as misses) for
 `CACHE_BREAKER_COOLDOWN_SECONDS`, then one probe call is let through (half-open).
 The probe's success closes it, its failure opens it for another cool-down.
 
-A breaker is "dirty" when a write may have been lost (a failed or skipped write, or
-the breaker opened): tag bumps and cachalot invalidations written during the outage
-never reached Redis. The first success after that runs the recovery hooks (bump the
-global cache epoch, invalidate cachalot) so nothing cached before the outage is served.
+A breaker is "dirty" when a write may have been lost (a failed or skipped write, the
+breaker opened, or Sentinel named a new master): tag bumps and cachalot invalidations
+written during the outage never reached Redis, or died with the old master. The first
+success after that runs the recovery hooks (bump the global cache epoch, invalidate
+cachalot) so nothing cached before the outage is served.
 """
 
 import logging
@@ -94,6 +95,12 @@ class CircuitBreaker:
         if write:
             with self._lock:
                 self._dirty = True
+
+    def record_lost_writes(self) -> None:
+        """Writes Redis acknowledged may be gone (a failover to a replica that had not received
+        them): the next successful call runs the recovery hooks."""
+        with self._lock:
+            self._dirty = True
 
     def reset(self) -> None:
         with self._lock:

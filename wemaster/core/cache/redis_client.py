@@ -5,9 +5,15 @@ is covered: our cache API, django-cachalot, throttles, readiness and any `cache.
 A connection error or timeout (or an open breaker) turns a read into a miss and a write
 into a no-op; `incr`/`decr` and calls without a natural miss raise `CacheUnavailable`
 (a `ValueError`, like Django's "key not found") so counters can fail open.
+
+Behind Sentinel (`SentinelMasterPool`) every call goes to the master the sentinels name. Redis
+replicates asynchronously, so a failover can lose the last writes the old master acknowledged,
+tag bumps and cachalot invalidations among them: when the pool sees the master change it tells
+the breaker, which invalidates everything cached (as after an outage) before its next answer.
 """
 
 import functools
+import logging
 import socket
 import threading
 from urllib.parse import urlsplit
@@ -16,8 +22,11 @@ from django_redis.client import DefaultClient
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.sentinel import SentinelConnectionPool, SentinelConnectionPoolProxy
 
 from wemaster.core.cache import breaker as breakers
+
+logger = logging.getLogger(__name__)
 
 
 class CacheUnavailable(ValueError):
@@ -115,9 +124,16 @@ def _guard(name: str, method):
     return guarded
 
 
-def _breaker_name(server) -> str:
+def sentinel_breaker_name(master_name: str, db: int) -> str:
+    return f"redis-sentinel:{master_name}/{db}"
+
+
+def _breaker_name(server, options: dict) -> str:
     location = server[0] if isinstance(server, list | tuple) else str(server).split(",")[0]
     parts = urlsplit(location)
+    if options.get("SENTINELS"):
+        # LOCATION is redis://<master name>/<db> (django_redis.pool.SentinelConnectionFactory).
+        return sentinel_breaker_name(parts.hostname, int((parts.path or "/0").lstrip("/") or 0))
     return f"redis:{parts.hostname}:{parts.port or 6379}{parts.path or '/0'}"
 
 
@@ -126,7 +142,53 @@ class BreakerClient(DefaultClient):
 
     def __init__(self, server, params, backend):
         super().__init__(server, params, backend)
-        self.breaker = breakers.breaker_for(_breaker_name(server))
+        self.breaker = breakers.breaker_for(_breaker_name(server, params.get("OPTIONS", {})))
+
+
+def _address(address: tuple[str, int]) -> str:
+    return f"{address[0]}:{address[1]}"
+
+
+class _MasterWatch(SentinelConnectionPoolProxy):
+    """Asks the sentinels for the master, as redis-py does on every new connection, and reports a
+    change of master to the breaker. What it last saw survives the pool's resets (after a fork)."""
+
+    def __init__(self, *, breaker_name: str, **kwargs):
+        self.breaker_name = breaker_name
+        self.last_master = None
+        super().__init__(**kwargs)
+
+    def get_master_address(self):
+        address = super().get_master_address()
+        previous, self.last_master = self.last_master, address
+        if previous is not None and address != previous:
+            logger.warning(
+                "redis master changed",
+                extra={"service": self.service_name, "from": _address(previous), "to": _address(address)},
+            )
+            breakers.breaker_for(self.breaker_name).record_lost_writes()
+        return address
+
+
+class SentinelMasterPool(SentinelConnectionPool):
+    """The cache's connection pool behind Sentinel (`CONNECTION_POOL_CLASS`): redis-py's, plus
+    `_MasterWatch`."""
+
+    def __init__(self, service_name, sentinel_manager, **kwargs):
+        super().__init__(service_name, sentinel_manager, **kwargs)
+        self.proxy = _MasterWatch(
+            breaker_name=sentinel_breaker_name(service_name, int(self.connection_kwargs.get("db") or 0)),
+            connection_pool=self,
+            is_master=self.is_master,
+            check_connection=self.check_connection,
+            service_name=service_name,
+            sentinel_manager=sentinel_manager,
+        )
+        self.connection_kwargs["connection_pool"] = self.proxy
+
+    @property
+    def known_master(self) -> tuple[str, int] | None:
+        return self.proxy.last_master
 
 
 for _name in dir(DefaultClient):
