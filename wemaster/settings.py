@@ -5,7 +5,9 @@ cache, in-memory channel layer, eager Celery). `DJANGO_ENV=production` turns on 
 deployment hardening and refuses to start without `DJANGO_SECRET_KEY`.
 """
 
+import re
 from pathlib import Path
+from urllib.parse import quote
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -141,11 +143,46 @@ for index, replica_url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]
     DATABASE_REPLICA_ALIASES.append(alias)
 
 # --- cache, channel layer, Celery --------------------------------------------------------------
+# Redis is one server (REDIS_URL) or a master that Sentinel fails over (REDIS_SENTINELS +
+# REDIS_SENTINEL_MASTER): the cache, the channel layer and, unless CELERY_BROKER_URL says otherwise,
+# the Celery broker follow the master the sentinels name. One or the other, never both.
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="wm")
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.25)
 
-if REDIS_URL:
+
+def _sentinel_addresses(items: list[str]) -> list[tuple[str, int]]:
+    """ "host:port,host:port" -> [(host, port), ...]"""
+    addresses = []
+    for item in items:
+        host, _, port = item.strip().rpartition(":")
+        if not (host and port.isdigit()):
+            raise ImproperlyConfigured(f"REDIS_SENTINELS: bad item {item!r} (want host:port)")
+        addresses.append((host.strip("[]"), int(port)))
+    return addresses
+
+
+REDIS_SENTINELS = _sentinel_addresses(env.list("REDIS_SENTINELS", default=[]))
+REDIS_SENTINEL_MASTER = env.str("REDIS_SENTINEL_MASTER", default="mymaster")
+REDIS_SENTINEL_DB = env.int("REDIS_SENTINEL_DB", default=0)
+# AUTH of the Redis servers found through Sentinel (a REDIS_URL carries its own password) and of
+# the sentinels themselves.
+REDIS_PASSWORD = env.str("REDIS_PASSWORD", default="")
+REDIS_SENTINEL_PASSWORD = env.str("REDIS_SENTINEL_PASSWORD", default="")
+if REDIS_URL and REDIS_SENTINELS:
+    raise ImproperlyConfigured("Set REDIS_URL (one Redis server) or REDIS_SENTINELS (Sentinel), not both")
+if REDIS_SENTINELS and not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", REDIS_SENTINEL_MASTER):
+    # django-redis reads the master name as the host of a URL, which lower-cases it.
+    raise ImproperlyConfigured("REDIS_SENTINEL_MASTER: lower-case letters, digits, '.', '_' and '-' only")
+REDIS_CONFIGURED = bool(REDIS_URL or REDIS_SENTINELS)
+# How the processes reach the sentinels: short timeouts, so a dead sentinel costs little.
+REDIS_SENTINEL_KWARGS = {
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    **({"password": REDIS_SENTINEL_PASSWORD} if REDIS_SENTINEL_PASSWORD else {}),
+}
+
+if REDIS_CONFIGURED:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -153,6 +190,8 @@ if REDIS_URL:
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "TIMEOUT": 300,
             "OPTIONS": {
+                # Every call goes through the circuit breaker (wemaster/core/cache/redis_client.py).
+                "CLIENT_CLASS": "wemaster.core.cache.redis_client.BreakerClient",
                 "PARSER_CLASS": "redis._parsers.hiredis._HiredisParser",
                 "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
                 "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
@@ -160,22 +199,46 @@ if REDIS_URL:
             },
         }
     }
+    # redis-py's asyncio pool refuses work past max_connections (default 100): a thousand
+    # sockets joining their groups at once need more. redis-py 8 reads with a 5 s socket timeout
+    # by default, exactly channels-redis' BZPOPMIN wait: under load the read timed out first and
+    # the consumer crashed (the client was disconnected), so the read timeout must exceed that wait.
+    _channel_host = {
+        "max_connections": env.int("CHANNEL_REDIS_MAX_CONNECTIONS", default=1000),
+        "socket_timeout": env.float("CHANNEL_REDIS_SOCKET_TIMEOUT", default=15.0),
+    }
+    if REDIS_SENTINELS:
+        # Reads and writes go to the master only: a replica may not have replayed the
+        # invalidation a reader must see (DESIGN.md, a cache entry is never older than the write
+        # that invalidated it). The pool class notices a change of master (a failover may lose
+        # the last acknowledged writes) and has the breaker invalidate everything cached.
+        CACHES["default"]["LOCATION"] = f"redis://{REDIS_SENTINEL_MASTER}/{REDIS_SENTINEL_DB}"
+        CACHES["default"]["OPTIONS"].update(
+            {
+                "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+                "CONNECTION_POOL_CLASS": "wemaster.core.cache.redis_client.SentinelMasterPool",
+                "SENTINELS": REDIS_SENTINELS,
+                "SENTINEL_KWARGS": REDIS_SENTINEL_KWARGS,
+                **({"PASSWORD": REDIS_PASSWORD} if REDIS_PASSWORD else {}),
+            }
+        )
+        _channel_host.update(
+            {
+                "sentinels": REDIS_SENTINELS,
+                "master_name": REDIS_SENTINEL_MASTER,
+                "sentinel_kwargs": REDIS_SENTINEL_KWARGS,
+                "db": REDIS_SENTINEL_DB,
+                **({"password": REDIS_PASSWORD} if REDIS_PASSWORD else {}),
+            }
+        )
+    else:
+        _channel_host["address"] = REDIS_URL
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels-redis, whose receive() waits out a lost master (wemaster/core/channel_layer.py).
+            "BACKEND": "wemaster.core.channel_layer.RedisChannelLayer",
             "CONFIG": {
-                # redis-py's asyncio pool refuses work past max_connections (default 100):
-                # a thousand sockets joining their groups at once need more. redis-py 8 reads
-                # with a 5 s socket timeout by default, exactly channels-redis' BZPOPMIN wait:
-                # under load the read timed out first and the consumer crashed (the client was
-                # disconnected), so the read timeout must exceed that wait.
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "max_connections": env.int("CHANNEL_REDIS_MAX_CONNECTIONS", default=1000),
-                        "socket_timeout": env.float("CHANNEL_REDIS_SOCKET_TIMEOUT", default=15.0),
-                    }
-                ],
+                "hosts": [_channel_host],
                 "prefix": f"{CACHE_KEY_PREFIX}:asgi",
                 "capacity": env.int("CHANNEL_CAPACITY", default=200),
                 "expiry": 60,
@@ -208,15 +271,40 @@ CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
 )
 CACHALOT_UNCACHABLE_TABLES = frozenset({"django_migrations", "django_session"})
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+
+
+def _redis_broker_url() -> str:
+    """The Celery broker on the same Redis as the cache: the server, or every sentinel."""
+    if REDIS_URL:
+        return REDIS_URL
+    auth = f":{quote(REDIS_PASSWORD, safe='')}@" if REDIS_PASSWORD else ""
+    return ";".join(
+        f"sentinel://{auth}{f'[{host}]' if ':' in host else host}:{port}/{REDIS_SENTINEL_DB}"
+        for host, port in REDIS_SENTINELS
+    )
+
+
+# The broker: CELERY_BROKER_URL (e.g. RabbitMQ, amqp://user:password@host:5672/vhost), else the
+# Redis above. Tasks run inline only when there is no broker at all (the embedded default);
+# CELERY_TASK_ALWAYS_EAGER still decides when set.
+_EXPLICIT_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_BROKER_URL = _EXPLICIT_BROKER_URL or (_redis_broker_url() if REDIS_CONFIGURED else "memory://")
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = env.bool(
+    "CELERY_TASK_ALWAYS_EAGER", default=not (_EXPLICIT_BROKER_URL or REDIS_CONFIGURED)
+)
 CELERY_TASK_EAGER_PROPAGATES = True
+# A task is acknowledged after it ran, and a worker that dies under it (kill -9, OOM) gives it
+# back: RabbitMQ requeues it when the worker's connection drops, Redis after the visibility
+# timeout; the prefork parent rejects (requeues) the task of a child that died. One task at a
+# time per process, so a dying worker holds back no more than it was running.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)}
+if CELERY_BROKER_URL.startswith("sentinel://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(master_name=REDIS_SENTINEL_MASTER, sentinel_kwargs=REDIS_SENTINEL_KWARGS)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
@@ -474,8 +562,6 @@ CACHE_WARM_INTERVAL_SECONDS = env.int("CACHE_WARM_INTERVAL_SECONDS", default=240
 TUTOR_DIRECTORY_TTL = env.int("TUTOR_DIRECTORY_TTL", default=300)
 TUTOR_DIRECTORY_WARM_SUBJECTS = env.int("TUTOR_DIRECTORY_WARM_SUBJECTS", default=20)
 
-if REDIS_URL:
-    CACHES["default"]["OPTIONS"]["CLIENT_CLASS"] = "wemaster.core.cache.redis_client.BreakerClient"
 CACHALOT_TABLE_KEYGEN = "wemaster.core.cache.cachalot_keys.table_cache_key"
 
 DATABASE_ROUTERS = ["wemaster.core.db_router.PrimaryReplicaRouter"]

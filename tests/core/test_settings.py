@@ -28,7 +28,13 @@ SERVICE_VARS = (
     "DATABASE_URL",
     "DATABASE_REPLICA_URLS",
     "REDIS_URL",
+    "REDIS_SENTINELS",
+    "REDIS_SENTINEL_MASTER",
+    "REDIS_SENTINEL_DB",
+    "REDIS_PASSWORD",
+    "REDIS_SENTINEL_PASSWORD",
     "CELERY_BROKER_URL",
+    "CELERY_TASK_ALWAYS_EAGER",
     "DJANGO_ENV",
     "DJANGO_SECRET_KEY",
     "ALLOWED_HOSTS",
@@ -83,7 +89,7 @@ def test_redis_url_switches_cache_layer_and_celery():
     s = settings_with(REDIS_URL="redis://cache.internal:6379/3")
     assert s["cache"] == "django_redis.cache.RedisCache"
     assert s["cache_location"] == "redis://cache.internal:6379/3"
-    assert s["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert s["layer"] == "wemaster.core.channel_layer.RedisChannelLayer"
     assert s["broker"] == "redis://cache.internal:6379/3"
     assert s["eager"] is False
 
