@@ -5,14 +5,32 @@ recipient's `EventSequence` (locked in user-id order for the rest of the transac
 a user's events commit in number order), then is sent with `group_send` once the
 transaction commits (`events_publish_on_commit`). Typing events are neither numbered
 nor stored (`typing_publish`).
+
+Publishing is best effort: when the channel layer's Redis cannot be reached (a failover, an
+outage) the rest of the batch is dropped, logged and counted, and the request that made the
+change still succeeds. Nothing is lost: an open socket reads the gap from the stored events
+when the next event reaches it, and a reconnecting client replays from its `since`.
 """
+
+import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.db.models import F
+from prometheus_client import Counter
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from messaging.models import Event, EventSequence, Message
+
+logger = logging.getLogger(__name__)
+
+unpublished = Counter(
+    "wemaster_messaging_events_unpublished_total",
+    "Events not sent to the channel layer because its Redis could not be reached (delivered by replay)",
+)
+_CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
 
 MESSAGE_CREATED = "message.created"
 MESSAGE_UPDATED = "message.updated"
@@ -103,5 +121,14 @@ def _group_send_all(messages: list[tuple[str, dict]]) -> None:
 
 
 async def _send_many(layer, messages: list[tuple[str, dict]]) -> None:
-    for group, payload in messages:
-        await layer.group_send(group, {"type": LAYER_EVENT_TYPE, "event": payload})
+    for sent, (group, payload) in enumerate(messages):
+        try:
+            await layer.group_send(group, {"type": LAYER_EVENT_TYPE, "event": payload})
+        except _CONNECTION_ERRORS as exc:
+            # The next sends would wait on the same dead connection: give up on the batch.
+            unpublished.inc(len(messages) - sent)
+            logger.warning(
+                "events not published: channel layer unreachable",
+                extra={"unpublished": len(messages) - sent, "error": repr(exc)},
+            )
+            return
