@@ -49,6 +49,14 @@ def epoch_bumps() -> float:
     return cache_metrics.epoch_bumps._value.get()
 
 
+def ready_master(client) -> tuple[str, int]:
+    """The Redis master /readyz reports (it answers 200)."""
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content
+    host, port = response.json()["redis_master"].rsplit(":", 1)
+    return host, int(port)
+
+
 def cache_round_trip() -> bool:
     cache = caches["default"]
     cache.set("scale:probe", "ok", timeout=30)
@@ -63,10 +71,13 @@ def test_requests_answer_200_through_a_master_kill_and_the_cache_comes_back(
     student = client_for(StudentFactory())
     assert api_client.get(TUTORS).status_code == 200
     assert cache_round_trip()
+    assert ready_master(api_client) == topology.master().address
     bound = FAILOVER_BOUND + settings.CACHE_BREAKER_COOLDOWN_SECONDS + 1
 
     killed = topology.kill_master()
     killed_at = time.monotonic()
+    not_ready = api_client.get("/readyz")
+    assert not_ready.status_code == 503 and "cache" in not_ready.json()["failing"], not_ready.content
     requests, failover_s, cache_back_s = 0, None, None
     while cache_back_s is None or requests < 40:
         tutors, me = api_client.get(TUTORS), student.get("/api/v1/me")
@@ -85,6 +96,7 @@ def test_requests_answer_200_through_a_master_kill_and_the_cache_comes_back(
     )
     assert failover_s is not None and failover_s < FAILOVER_BOUND
     assert caches["default"].client.get_client().connection_pool.known_master == topology.master_address()
+    assert ready_master(api_client) == topology.master_address() != killed.address
 
 
 @pytest.mark.django_db
