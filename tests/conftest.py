@@ -24,8 +24,8 @@ def pytest_report_header(config):
 def pytest_runtest_setup(item):
     if item.get_closest_marker("postgres") and not settings.USING_POSTGRES:
         pytest.skip("needs PostgreSQL: set DATABASE_URL (CI does)")
-    if item.get_closest_marker("redis") and not settings.REDIS_URL:
-        pytest.skip("needs Redis: set REDIS_URL (CI does)")
+    if item.get_closest_marker("redis") and not settings.REDIS_CONFIGURED:
+        pytest.skip("needs Redis: set REDIS_URL or REDIS_SENTINELS (CI sets REDIS_URL)")
 
 
 @pytest.fixture(autouse=True)
