@@ -8,7 +8,7 @@ on a free port with its own temporary directory; nothing on the machine is confi
     topology.restart_as_replica(killed)  # ready for the next failover
     topology.stop()
 
-Sentinels decide quickly here (`down-after-milliseconds` 1000, `failover-timeout` 3000) so a
+Sentinels decide quickly here (`down-after-milliseconds` 1000, `failover-timeout` 2000) so a
 failover takes seconds; production keeps longer values (README, "Redis with Sentinel").
 """
 
@@ -27,7 +27,7 @@ import redis
 
 REDIS_SERVER = shutil.which("redis-server")
 DOWN_AFTER_MS = 1000
-FAILOVER_TIMEOUT_MS = 3000
+FAILOVER_TIMEOUT_MS = 2000
 QUORUM = 2
 
 
