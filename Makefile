@@ -42,12 +42,12 @@ system-deps: serve-deps
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 
-# The production topology on one machine against PostgreSQL and Redis from the environment:
+# The production topology on one machine against PostgreSQL and Redis (REDIS_URL or REDIS_SENTINELS) from the environment:
 # nginx :8000 -> granian WSGI workers :8001 (REST) and two daphne ASGI processes :8002/:8003
 # (websockets), a Celery worker and beat. Ctrl-C stops everything. Other ports: SERVE_PORT,
 # SERVE_WEB_PORT, SERVE_WS1_PORT, SERVE_WS2_PORT.
 serve: venv serve-deps
-	@test -n "$$DATABASE_URL" && test -n "$$REDIS_URL" || { echo "make serve needs DATABASE_URL and REDIS_URL"; exit 2; }
+	@test -n "$$DATABASE_URL" && test -n "$$REDIS_URL$$REDIS_SENTINELS" || { echo "make serve needs DATABASE_URL and REDIS_URL (or REDIS_SENTINELS)"; exit 2; }
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho --app-root . --procfile deploy/Procfile start
