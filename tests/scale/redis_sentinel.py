@@ -58,6 +58,7 @@ class RedisNode:
     directory: Path
     port: int = field(default_factory=free_port)
     sentinel: bool = False
+    password: str = ""
     process: subprocess.Popen | None = None
     paused: bool = False
 
@@ -66,7 +67,13 @@ class RedisNode:
         return ("127.0.0.1", self.port)
 
     def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_connect_timeout=0.5, socket_timeout=1.0, decode_responses=True)
+        return redis.Redis(
+            port=self.port,
+            password=self.password or None,
+            socket_connect_timeout=0.5,
+            socket_timeout=1.0,
+            decode_responses=True,
+        )
 
     def start(self, config: str) -> "RedisNode":
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -102,7 +109,8 @@ class RedisNode:
 
 
 def _data_config(node: RedisNode, replica_of: RedisNode | None) -> str:
-    lines = [
+    auth = [f"requirepass {node.password}", f"masterauth {node.password}"] if node.password else []
+    lines = auth + [
         f"port {node.port}",
         "bind 127.0.0.1",
         f'dir "{node.directory}"',
@@ -117,9 +125,15 @@ def _data_config(node: RedisNode, replica_of: RedisNode | None) -> str:
 
 
 def _sentinel_config(node: RedisNode, master_name: str, master: RedisNode) -> str:
+    auth = [f"requirepass {node.password}"] if node.password else []
+    if master.password:
+        auth.append(f"sentinel auth-pass {master_name} {master.password}")
+    if node.password:
+        auth.append(f"sentinel sentinel-pass {node.password}")  # the sentinels talk to each other
     return (
         "\n".join(
             [
+                *auth,
                 f"port {node.port}",
                 "bind 127.0.0.1",
                 f'dir "{node.directory}"',
@@ -138,11 +152,14 @@ class SentinelTopology:
     (django-redis keeps its connection pools per URL for the life of the process, and the URL
     carries the master name)."""
 
-    def __init__(self):
+    def __init__(self, *, password: str = "", sentinel_password: str = ""):
         self.root = Path(tempfile.mkdtemp(prefix="wemaster-sentinel-"))
         self.master_name = f"wm{uuid.uuid4().hex[:8]}"
-        self.nodes = [RedisNode(self.root / "redis-a"), RedisNode(self.root / "redis-b")]
-        self.sentinels = [RedisNode(self.root / f"sentinel-{index}", sentinel=True) for index in range(3)]
+        self.password, self.sentinel_password = password, sentinel_password
+        self.nodes = [RedisNode(self.root / name, password=password) for name in ("redis-a", "redis-b")]
+        self.sentinels = [
+            RedisNode(self.root / f"sentinel-{index}", sentinel=True, password=sentinel_password) for index in range(3)
+        ]
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -164,11 +181,16 @@ class SentinelTopology:
 
     def environment(self, db: int = 0) -> dict[str, str]:
         """The variables that point the settings at this topology."""
-        return {
+        variables = {
             "REDIS_SENTINELS": ",".join(f"127.0.0.1:{sentinel.port}" for sentinel in self.sentinels),
             "REDIS_SENTINEL_MASTER": self.master_name,
             "REDIS_SENTINEL_DB": str(db),
         }
+        if self.password:
+            variables["REDIS_PASSWORD"] = self.password
+        if self.sentinel_password:
+            variables["REDIS_SENTINEL_PASSWORD"] = self.sentinel_password
+        return variables
 
     # --- what the sentinels say ----------------------------------------------------------------
 
@@ -247,7 +269,7 @@ class SentinelTopology:
         return time.monotonic() - started
 
 
-def sentinel_topology_or_skip() -> SentinelTopology:
+def sentinel_topology_or_skip(**passwords: str) -> SentinelTopology:
     if REDIS_SERVER is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run has it)")
-    return SentinelTopology().start()
+    return SentinelTopology(**passwords).start()
