@@ -209,8 +209,8 @@ if REDIS_CONFIGURED:
     }
     if REDIS_SENTINELS:
         # Reads and writes go to the master only: a replica may not have replayed the
-        # invalidation a reader must see (DESIGN.md, a cache entry is never older than the write
-        # that invalidated it). The pool class notices a change of master (a failover may lose
+        # invalidation a reader must see, and a cache entry must never be older than the write
+        # that invalidated it. The pool class notices a change of master (a failover may lose
         # the last acknowledged writes) and has the breaker invalidate everything cached.
         CACHES["default"]["LOCATION"] = f"redis://{REDIS_SENTINEL_MASTER}/{REDIS_SENTINEL_DB}"
         CACHES["default"]["OPTIONS"].update(
@@ -218,7 +218,7 @@ if REDIS_CONFIGURED:
                 "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
                 "CONNECTION_POOL_CLASS": "wemaster.core.cache.redis_client.SentinelMasterPool",
                 "SENTINELS": REDIS_SENTINELS,
-                "SENTINEL_KWARGS": REDIS_SENTINEL_KWARGS,
+                "SENTINEL_KWARGS": dict(REDIS_SENTINEL_KWARGS),
                 **({"PASSWORD": REDIS_PASSWORD} if REDIS_PASSWORD else {}),
             }
         )
@@ -226,7 +226,7 @@ if REDIS_CONFIGURED:
             {
                 "sentinels": REDIS_SENTINELS,
                 "master_name": REDIS_SENTINEL_MASTER,
-                "sentinel_kwargs": REDIS_SENTINEL_KWARGS,
+                "sentinel_kwargs": dict(REDIS_SENTINEL_KWARGS),
                 "db": REDIS_SENTINEL_DB,
                 **({"password": REDIS_PASSWORD} if REDIS_PASSWORD else {}),
             }
@@ -304,7 +304,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)}
 if CELERY_BROKER_URL.startswith("sentinel://"):
-    CELERY_BROKER_TRANSPORT_OPTIONS.update(master_name=REDIS_SENTINEL_MASTER, sentinel_kwargs=REDIS_SENTINEL_KWARGS)
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        master_name=REDIS_SENTINEL_MASTER, sentinel_kwargs=dict(REDIS_SENTINEL_KWARGS)
+    )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
