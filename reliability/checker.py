@@ -8,7 +8,7 @@ Checks (docs/RELIABILITY.md):
   no_orphans   every client-caused transfer or hold maps to a 2xx answer (declined top-ups are
                recorded failures and moved nothing)
   client_view  each student's balance and held amount equal what the 2xx answers add up to
-  payouts      every withdrawal ends paid (exactly one successful gateway payout, one payout
+  payouts      every withdrawal ends paid (exactly one successful provider payout, one payout
                transfer) or failed (no successful payout, the money returned)
   reconcile    `find_discrepancies()` (every balance equals the sum of its entries, transfers
                sum to zero, no negative wallet, app invariants) is empty
@@ -88,7 +88,7 @@ def wait_for_withdrawals(broker, timeout: float = 90.0) -> list[int]:
 def check(workload: Workload) -> Verdict:
     from earnings.models import Withdrawal, WithdrawalStatus
     from wallet.models import TopUp
-    from wemaster.core.models import GatewayCall
+    from wemaster.core.payments import Kind, get_gateway
     from wemaster.ledger.models import Account, AccountKind, HoldStatus, Transfer, TransferKind
     from wemaster.ledger.reconcile import find_discrepancies
     from wemaster.lessons.models import Lesson, RefundRequest
@@ -200,25 +200,22 @@ def check(workload: Workload) -> Verdict:
     view += [f"hold of finished lesson {i} is still pending" for i in finished.values_list("id", flat=True)]
     verdict.add("client_view", view)
 
-    payouts = Counter(
-        GatewayCall.objects.filter(operation=GatewayCall.Operation.PAYOUT, succeeded=True).values_list(
-            "idempotency_key", flat=True
-        )
-    )
+    # The provider's record is keyed by the round's provider key; the ledger by its gateway key.
+    payouts = Counter(record.key for record in get_gateway().records(kind=Kind.PAYOUT) if record.succeeded)
     payout_problems = []
     for withdrawal in withdrawals.values():
-        key = withdrawal.gateway_key
+        key, reference = withdrawal.provider_key, withdrawal.gateway_key
         if withdrawal.status == WithdrawalStatus.PAID:
-            if payouts[key] != 1 or transfers[(TransferKind.PAYOUT, key)] != 1:
+            if payouts[key] != 1 or transfers[(TransferKind.PAYOUT, reference)] != 1:
                 payout_problems.append(
                     f"paid withdrawal {withdrawal.id}: {payouts[key]} payouts, "
-                    f"{transfers[(TransferKind.PAYOUT, key)]} payout transfers"
+                    f"{transfers[(TransferKind.PAYOUT, reference)]} payout transfers"
                 )
         elif withdrawal.status == WithdrawalStatus.FAILED:
-            if payouts[key] or transfers[(TransferKind.PAYOUT_REVERSAL, key)] != 1:
+            if payouts[key] or transfers[(TransferKind.PAYOUT_REVERSAL, reference)] != 1:
                 payout_problems.append(
                     f"failed withdrawal {withdrawal.id}: {payouts[key]} payouts, "
-                    f"{transfers[(TransferKind.PAYOUT_REVERSAL, key)]} reversals"
+                    f"{transfers[(TransferKind.PAYOUT_REVERSAL, reference)]} reversals"
                 )
         else:
             payout_problems.append(f"withdrawal {withdrawal.id} ended {withdrawal.status}")
