@@ -2,6 +2,7 @@
 Used by tests/reliability/test_bank.py (short: ~30 s, one fault of each kind) and by
 `make soak` (`python -m reliability.soak`, 10 minutes, faults cycling)."""
 
+import json
 import time
 from dataclasses import dataclass, field
 
@@ -75,7 +76,8 @@ def run_bank(
             index += 1
 
     wall = workload.run(during=schedule)
-    verdict = check(workload)
+    checked_from = time.monotonic()
+    verdict = check(workload, gateway_report=lambda: json.loads(system.manage("gateway_report", "--json")))
     operations = workload.history.snapshot()
     per_fault = [
         {
@@ -87,5 +89,6 @@ def run_bank(
         for w in windows
     ]
     verdict.figures["faults"] = len(windows)
+    verdict.figures["check_seconds"] = round(time.monotonic() - checked_from)
     verdict.figures["worker_restarts_by_supervisor"] = system.managed["worker"].restarts
     return BankResult(verdict, windows, per_fault, wall)
