@@ -11,7 +11,7 @@ from reliability.checker import Verdict, check
 from reliability.live import LiveSystem
 from reliability.workload import Config, Workload
 
-FAULTS = ("web_worker_kill", "celery_kill", "redis_restart", "pg_terminate")
+FAULTS = ("web_worker_kill_after_charge", "web_worker_kill", "celery_kill", "redis_restart", "pg_terminate")
 
 
 @dataclass
@@ -34,6 +34,8 @@ def payouts_in_flight() -> bool:
 
 
 def inject(name: str, system: LiveSystem, *, admin_url: str, database: str) -> faults.FaultWindow:
+    if name == "web_worker_kill_after_charge":
+        return faults.web_worker_kill_after_charge(system)
     if name == "web_worker_kill":
         return faults.web_worker_kill(system)
     if name == "celery_kill":
@@ -77,7 +79,11 @@ def run_bank(
 
     wall = workload.run(during=schedule)
     checked_from = time.monotonic()
-    verdict = check(workload, gateway_report=lambda: json.loads(system.manage("gateway_report", "--json")))
+    verdict = check(
+        workload,
+        gateway_report=lambda: json.loads(system.manage("gateway_report", "--json")),
+        killed_after_charge=[top_up for window in windows for top_up in window.top_ups],
+    )
     operations = workload.history.snapshot()
     per_fault = [
         {

@@ -16,7 +16,8 @@ Checks (docs/RELIABILITY.md):
                transfer) or failed (no successful payout, the money returned)
   provider     `manage.py gateway_report --json`, run in the live system's environment, against
                the ledger: every succeeded charge is exactly one credited top-up of the same
-               amount and vice versa, every payout one paid withdrawal and vice versa
+               amount and vice versa, every payout one paid withdrawal and vice versa; top-ups
+               whose web worker was killed after the charge ended credited, once
   reconcile    `find_discrepancies()` (every balance equals the sum of its entries, transfers
                sum to zero, no negative wallet, the provider's record against ours, app
                invariants) is empty
@@ -135,7 +136,7 @@ def succeeded_at_provider(report: list[dict], kind: str) -> dict[str, int]:
     return {row["key"]: cents(row["amount"]) for row in report if row["kind"] == kind and row["status"] == "succeeded"}
 
 
-def provider_matches_ledger(report: list[dict]) -> list[str]:
+def provider_matches_ledger(report: list[dict], killed_after_charge: list[int]) -> list[str]:
     """The provider's record (`gateway_report --json`) against the ledger, key by key and to the cent."""
     from earnings.models import Withdrawal, WithdrawalStatus
     from wallet.models import TopUp, TopUpStatus
@@ -156,12 +157,17 @@ def provider_matches_ledger(report: list[dict]) -> list[str]:
     charged_total = sum(succeeded_at_provider(report, "charge").values())
     if credited_total != charged_total:
         problems.append(f"wallets credited {credited_total} by top-ups, cards charged {charged_total}")
+    killed = TopUp.objects.filter(id__in=killed_after_charge).exclude(status=TopUpStatus.SUCCEEDED)
+    problems += [
+        f"top-up {i} charged, its worker killed, ended {status}" for i, status in killed.values_list("id", "status")
+    ]
     return problems
 
 
-def check(workload: Workload, *, gateway_report=None) -> Verdict:
+def check(workload: Workload, *, gateway_report=None, killed_after_charge=()) -> Verdict:
     """`gateway_report()` returns the provider's record as `manage.py gateway_report --json` prints
-    it, run in the live system's environment."""
+    it, run in the live system's environment; `killed_after_charge` are the top-ups whose web
+    worker was killed between the provider's charge and our settlement."""
     from earnings.models import Withdrawal, WithdrawalStatus
     from wallet.models import TopUp
     from wemaster.core.payments import Kind, get_gateway
@@ -303,11 +309,12 @@ def check(workload: Workload, *, gateway_report=None) -> Verdict:
     verdict.add("payouts", payout_problems)
     report = gateway_report() if gateway_report is not None else []
     if gateway_report is not None:
-        verdict.add("provider", provider_matches_ledger(report))
+        verdict.add("provider", provider_matches_ledger(report, list(killed_after_charge)))
     verdict.add("reconcile", find_discrepancies())
     verdict.figures["provider_charges_succeeded"] = len(succeeded_at_provider(report, "charge"))
     verdict.figures["provider_charges_failed"] = sum(r["kind"] == "charge" and r["status"] == "failed" for r in report)
     verdict.figures["provider_payouts"] = len(succeeded_at_provider(report, "payout"))
+    verdict.figures["top_ups_killed_after_charge"] = len(killed_after_charge)
     verdict.figures.update({f"2xx_{name}": len(ops) for name, ops in ok.items()})
     verdict.figures["withdrawals_paid"] = sum(w.status == WithdrawalStatus.PAID for w in withdrawals.values())
     verdict.figures["withdrawals_failed"] = sum(w.status == WithdrawalStatus.FAILED for w in withdrawals.values())

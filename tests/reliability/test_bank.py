@@ -1,6 +1,7 @@
 """The bank workload against a live system, ~30 s, one fault of each kind (issue #9, parts 3-4),
-with a payment provider that is slow and loses one answer in ten after charging (issue #13).
-`make soak` runs the 10-minute version."""
+with a payment provider that is slow and loses one answer in ten after charging, and a web
+worker killed between a charge and its settlement (issue #13). `make soak` runs the 10-minute
+version."""
 
 import pytest
 
@@ -35,4 +36,5 @@ def test_bank_workload_under_faults_loses_and_duplicates_nothing(bank_system):
     assert figures["2xx_top_up"] and figures["2xx_complete"] and figures["2xx_withdraw"]
     assert figures["withdrawals_paid"] and figures["withdrawals_failed"]
     assert figures["top_up_answers_202"], "no top-up met a lost provider answer"
+    assert figures["top_ups_killed_after_charge"] == 1, "no web worker was caught between a charge and its settlement"
     assert figures["provider_charges_succeeded"] and figures["provider_payouts"]
