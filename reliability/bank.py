@@ -2,6 +2,7 @@
 Used by tests/reliability/test_bank.py (short: ~30 s, one fault of each kind) and by
 `make soak` (`python -m reliability.soak`, 10 minutes, faults cycling)."""
 
+import json
 import time
 from dataclasses import dataclass, field
 
@@ -10,7 +11,7 @@ from reliability.checker import Verdict, check
 from reliability.live import LiveSystem
 from reliability.workload import Config, Workload
 
-FAULTS = ("web_worker_kill", "celery_kill", "redis_restart", "pg_terminate")
+FAULTS = ("web_worker_kill_after_charge", "web_worker_kill", "celery_kill", "redis_restart", "pg_terminate")
 
 
 @dataclass
@@ -33,6 +34,8 @@ def payouts_in_flight() -> bool:
 
 
 def inject(name: str, system: LiveSystem, *, admin_url: str, database: str) -> faults.FaultWindow:
+    if name == "web_worker_kill_after_charge":
+        return faults.web_worker_kill_after_charge(system)
     if name == "web_worker_kill":
         return faults.web_worker_kill(system)
     if name == "celery_kill":
@@ -75,7 +78,12 @@ def run_bank(
             index += 1
 
     wall = workload.run(during=schedule)
-    verdict = check(workload)
+    checked_from = time.monotonic()
+    verdict = check(
+        workload,
+        gateway_report=lambda: json.loads(system.manage("gateway_report", "--json")),
+        killed_after_charge=[top_up for window in windows for top_up in window.top_ups],
+    )
     operations = workload.history.snapshot()
     per_fault = [
         {
@@ -87,5 +95,6 @@ def run_bank(
         for w in windows
     ]
     verdict.figures["faults"] = len(windows)
+    verdict.figures["check_seconds"] = round(time.monotonic() - checked_from)
     verdict.figures["worker_restarts_by_supervisor"] = system.managed["worker"].restarts
     return BankResult(verdict, windows, per_fault, wall)

@@ -10,6 +10,7 @@ killed granian worker is respawned by granian itself.
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -144,6 +145,20 @@ class LiveSystem:
         if wait and name in ("ws1", "ws2"):
             wait_for(f"http://127.0.0.1:{self.topology.ports[name]}/healthz", timeout=60)
         return process
+
+    def manage(self, *args: str) -> str:
+        """Run a management command in the live system's environment (its database and settings);
+        returns what it printed."""
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.topology.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return done.stdout
 
     def granian_workers(self) -> list[int]:
         """Pids of granian's worker processes (granian processes whose parent is granian's main)."""

@@ -54,11 +54,11 @@ def main() -> int:
 
         from reliability.bank import run_bank
         from reliability.live import LiveSystem
-        from reliability.workload import LIVE_ENV, Config
+        from reliability.workload import BANK_ENV, Config
 
         call_command("migrate", verbosity=0)
         config = Config(threads=args.threads, duration=args.minutes * 60)
-        with LiveSystem(url, extra_env=LIVE_ENV) as system:
+        with LiveSystem(url, extra_env=BANK_ENV) as system:
             result = run_bank(system, admin_url=admin_url, database=name, config=config, fault_every=args.fault_every)
         print(result.summary())
         args.report.parent.mkdir(parents=True, exist_ok=True)

@@ -3,9 +3,12 @@
 Client threads play students, tutors and staff for a fixed time: top-ups (some with a card
 that declines), bookings, completions, cancellations, refund requests with staff approvals
 or rejections, withdrawals (to banks that pay, reject, or fail transiently first) and
-reads. A "beat" thread sends the clearance task through the broker (earnings clear at
-once in these runs) and a sampler checks the ledger while the run goes on. Every operation
-and every attempt lands in a `History` that `reliability.checker` judges at the end.
+reads. The payment provider answers slowly and sometimes not at all after it has charged
+(BANK_ENV): such a top-up answers 202 `processing`, and the client asks again with the same
+key or polls the top-up until it has an outcome. A "beat" thread sends the clearance, payout
+requeue and top-up resolver tasks through the broker (earnings clear at once in these runs,
+top-ups are resolved after 3 s) and a sampler checks the ledger while the run goes on. Every
+operation and every attempt lands in a `History` that `reliability.checker` judges at the end.
 
 Needs Django configured against the live system's database (setup creates the staff user
 and reads the ledger for the sampled checks).
@@ -35,6 +38,18 @@ LIVE_ENV = {
     "EARNINGS_MIN_PAYOUT_MINOR": "1000",
     "EARNINGS_PAYOUT_REQUEUE_AFTER_SECONDS": "5",
 }
+# The bank run's payment provider: 200 ms per charge or payout (half before the money moves, half
+# after: the window in which a killed web worker leaves a charge without a credit), one call in
+# ten moves the money and loses the answer; intents are resolved by asking it after 3 s.
+BANK_ENV = {
+    **LIVE_ENV,
+    "PAYMENT_SANDBOX_LATENCY_MS": "200",
+    "PAYMENT_SANDBOX_TIMEOUT_RATE": "0.1",
+    "PAYMENTS_RECOVERY_AFTER_SECONDS": "3",
+}
+RESOLVE_TOP_UPS = "wallet.top_ups_resolve_unresolved"
+BEAT_TASKS = ("earnings.tasks.earnings_clear_due", "earnings.tasks.withdrawals_requeue_stuck", RESOLVE_TOP_UPS)
+FINAL_TOP_UP = ("succeeded", "failed")
 
 
 def cents(amount: str | None) -> int:
@@ -189,13 +204,32 @@ class Workload:
     def op_top_up(self, rng):
         student = rng.choice(self.students)
         amount = rng.choice([2000, 5000, 10000])
-        self.client(student).call(
+        client = self.client(student)
+        op = client.call(
             "top_up",
             "POST",
             "/api/v1/wallet/top-ups",
             {"amount": major(amount), "payment_method": student.method_id},
             idempotent=True,
         )
+        if op.status == 202:
+            self._follow_up_top_up(client, op, rng)
+
+    def _follow_up_top_up(self, client: ApiClient, op, rng, budget: float = 3.0) -> None:
+        """202 `processing` is not an outcome yet: ask again with the same key and body, or poll
+        the top-up, until it has one. What is still open when the budget or the run ends, the
+        checker asks for once the resolvers have run."""
+        deadline = time.monotonic() + budget
+        while time.monotonic() < deadline and not self.stop_event.is_set():
+            time.sleep(0.1 + 0.2 * rng.random())
+            if rng.random() < 0.5:
+                again = client.call("top_up", op.method, op.path, op.body, key=op.key)
+                if again.status != 202:
+                    return
+            else:
+                poll = client.call("top_up_poll", "GET", f"/api/v1/wallet/top-ups/{op.response['id']}")
+                if poll.ok and poll.response["status"] in FINAL_TOP_UP:
+                    return
 
     def op_book(self, rng):
         student, tutor = rng.choice(self.students), rng.choice(self.tutors)
@@ -293,9 +327,10 @@ class Workload:
             getattr(self, rng.choices(names, weights)[0])(rng)
 
     def _beat_thread(self, interval: float = 2.0) -> None:
-        """What celery beat does in production, faster: clear earnings, requeue stuck payouts."""
+        """What celery beat does in production, faster: clear earnings, requeue stuck payouts,
+        resolve top-ups whose provider answer was lost."""
         while not self.stop_event.wait(interval):
-            for task in ("earnings.tasks.earnings_clear_due", "earnings.tasks.withdrawals_requeue_stuck"):
+            for task in BEAT_TASKS:
                 try:
                     self.broker.send_task(task)
                 except Exception:  # noqa: BLE001 - the broker may be the fault under test; beat retries next tick

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
 from reliability.live import LiveSystem
-from reliability.workload import LIVE_ENV
+from reliability.workload import BANK_ENV, LIVE_ENV
 
 
 def live_database_url() -> tuple[str, str, str]:
@@ -36,11 +36,21 @@ def routes_exist(*names: str) -> bool:
     return True
 
 
+def _live_system(env: dict):
+    require_live()
+    url, _, _ = live_database_url()
+    system = LiveSystem(url, extra_env=env).start()
+    yield system
+    system.stop()
+
+
 @pytest.fixture
 def live_system(transactional_db):
     """A live system per test (the test database is flushed after each test)."""
-    require_live()
-    url, _, _ = live_database_url()
-    system = LiveSystem(url, extra_env=LIVE_ENV).start()
-    yield system
-    system.stop()
+    yield from _live_system(LIVE_ENV)
+
+
+@pytest.fixture
+def bank_system(transactional_db):
+    """A live system whose payment provider is slow and loses answers (BANK_ENV), per test."""
+    yield from _live_system(BANK_ENV)

@@ -16,7 +16,8 @@ leaves the charge in this record, as with a real provider.
            btok_flaky                      pending at the provider for the first two attempts, then paid
            btok_timeout                    the first payout per key is made, then no answer
 
-Faults on any token, for load and recovery tests: PAYMENT_SANDBOX_LATENCY_MS (each call),
+Faults on any token, for load and recovery tests: PAYMENT_SANDBOX_LATENCY_MS (each call; a
+charge or payout spends half of it before the money moves and half after),
 PAYMENT_SANDBOX_TRANSIENT_RATE (fails before moving money), PAYMENT_SANDBOX_TIMEOUT_RATE
 (money moves, the answer is lost); and `SandboxGateway.inject(...)` for one process's next calls.
 """
@@ -260,7 +261,7 @@ class SandboxGateway(PaymentGateway):
         return BankDetails(token=token, bank_name="Sandbox Bank", last4=BANKS[token])
 
     def _move(self, kind: str, *, source: str, amount: int, currency: str, key: str) -> ProviderRecord:
-        self._latency()
+        self._latency(0.5)  # the request on its way
         fault = self._next_fault()
         if fault == Fault.TRANSIENT or source == "tok_processingError":
             raise GatewayUnavailable()
@@ -270,6 +271,9 @@ class SandboxGateway(PaymentGateway):
             if self.store.count_attempt(kind, key) > FLAKY_PENDING_ATTEMPTS:
                 self.store.set_status(kind, key, ProviderStatus.SUCCEEDED)
                 record = self.store.get(kind, key)
+        # The answer on its way back: the money has moved and we do not know it yet (a process
+        # killed now leaves a charge that only asking the provider by key finds).
+        self._latency(0.5)
         if fault == Fault.KILLED_AFTER:
             raise ProcessKilled(key)
         if fault == Fault.TIMEOUT_AFTER or (created and source in ("tok_timeoutAfterCharge", "btok_timeout")):
@@ -319,6 +323,6 @@ class SandboxGateway(PaymentGateway):
         return None
 
     @staticmethod
-    def _latency() -> None:
+    def _latency(share: float = 1.0) -> None:
         if settings.PAYMENT_SANDBOX_LATENCY_MS:
-            time.sleep(settings.PAYMENT_SANDBOX_LATENCY_MS / 1000)
+            time.sleep(settings.PAYMENT_SANDBOX_LATENCY_MS * share / 1000)
