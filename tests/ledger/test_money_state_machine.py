@@ -45,6 +45,7 @@ from earnings import services as earnings
 from earnings.errors import InsufficientAvailableBalance, WithdrawalInProgress
 from earnings.models import Withdrawal, WithdrawalStatus
 from tests.accounts.factories import StudentFactory, TutorFactory
+from tests.earnings.conftest import fund_available
 from tests.wallet.factories import PaymentMethodFactory
 from wallet import reconcile as wallet_checks
 from wallet import services as wallet_services
@@ -467,13 +468,8 @@ class MoneyAtTheBoundary(RuleBasedStateMachine):
 
     @rule(tutor=st.integers(0, TUTORS - 1), amount=st.integers(min_value=1_000, max_value=20_000))
     def earn(self, tutor, amount):
-        """Earnings clear into available (as clearance moves them)."""
-        ledger.transfer(
-            kind=TransferKind.ADJUSTMENT,
-            reference=self.next_reference("earned"),
-            currency=django_settings.CURRENCY,
-            legs=[ledger.Leg(self.external.id, -amount), ledger.Leg(self.tutor_accounts[tutor][0], amount)],
-        )
+        """An earning of `amount` net, cleared into available (as the booking flow and clearance do)."""
+        fund_available(self.tutor_users[tutor], amount)
         self.tutors[tutor].available += amount
         self.external_balance -= amount
 
