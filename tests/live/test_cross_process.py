@@ -87,8 +87,11 @@ def test_a_withdrawal_requested_over_rest_is_paid_by_the_celery_worker(live):
             break
         time.sleep(0.2)
     assert current["status"] == "paid"
-    assert live.sql("SELECT idempotency_key, amount, succeeded FROM core_gatewaycall WHERE operation = 'payout'") == [
-        (f"withdrawal:{withdrawal['id']}", 4_000, True)
-    ]
+    # The provider's own record (the sandbox's table, written outside the app's transactions).
+    assert live.sql(
+        "SELECT p.amount, p.status FROM payments_sandbox_record p JOIN earnings_withdrawal w "
+        f"ON p.idem_key = w.provider_key WHERE p.kind = 'payout' AND w.id = {withdrawal['id']}"
+    ) == [(4_000, "succeeded")]
+    assert live.sql("SELECT count(*) FROM payments_sandbox_record WHERE kind = 'payout'") == [(1,)]
     _, overview = live.request("GET", "/api/v1/earnings/overview", token=carol["token"])
     assert (overview["available"], overview["paid_out"]) == ("60.00", "40.00")
