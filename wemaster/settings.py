@@ -231,6 +231,9 @@ CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
     }
 )
 CACHALOT_UNCACHABLE_TABLES = frozenset({"django_migrations", "django_session"})
+# Only reads of the primary are cached (and served from the cache): a replica may not have
+# replayed the write whose invalidation an entry would otherwise outlive (DESIGN.md, Boundaries).
+CACHALOT_DATABASES = frozenset({"default"})
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
@@ -274,7 +277,7 @@ THROTTLE_RATES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "wemaster.core.authentication.CachedTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "wemaster.core.authentication.PrimarySessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "wemaster.core.pagination.CursorPagination",
@@ -500,8 +503,6 @@ TUTOR_DIRECTORY_WARM_SUBJECTS = env.int("TUTOR_DIRECTORY_WARM_SUBJECTS", default
 
 if REDIS_URL:
     CACHES["default"]["OPTIONS"]["CLIENT_CLASS"] = "wemaster.core.cache.redis_client.BreakerClient"
-
-CACHALOT_TABLE_KEYGEN = "wemaster.core.cache.cachalot_keys.table_cache_key"
 
 DATABASE_ROUTERS = ["wemaster.core.db_router.PrimaryReplicaRouter"]
 

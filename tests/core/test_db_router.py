@@ -7,14 +7,19 @@ import time
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth.models import Group
+from django.contrib.sessions.models import Session
 from django.db import connections, transaction
 from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
 
-from tests.accounts.factories import StudentFactory
+from tests.accounts.factories import StudentFactory, TutorFactory
 from wemaster.accounts.models import User
 from wemaster.core import metrics, read_your_writes
+from wemaster.core.cache import get_or_compute
 from wemaster.core.db_router import (
     PrimaryReplicaRouter,
+    reading_primary,
     replica_safe,
     routing_scope,
 )
@@ -108,6 +113,25 @@ def test_reads_inside_a_transaction_use_the_primary():
         assert read_alias() == "default"
 
 
+def test_shared_cache_fills_read_the_primary():
+    user = StudentFactory()
+    before = primary_reads("forced")
+    with replica_safe(), CaptureQueriesContext(connections[REPLICA]) as replica:
+        name = get_or_compute(
+            f"test:name:{user.pk}", lambda: User.objects.get(pk=user.pk).display_name, tags=["test"], family="test"
+        )
+        with reading_primary():
+            assert read_alias() == "default"
+        assert read_alias() == REPLICA
+    assert name == user.display_name
+    assert len(replica) == 0
+    assert primary_reads("forced") == before + 2
+
+
+@pytest.mark.parametrize("model", [Session, Token, Group])
+def test_sessions_tokens_and_permissions_always_read_the_primary(model):
+    with replica_safe():
+        assert read_alias(model) == "default"
 
 
 def test_a_lagging_replica_is_skipped(settings):
@@ -185,6 +209,30 @@ def test_a_floor_the_cache_cannot_tell_means_the_primary(monkeypatch):
 
 
 
+def test_api_reads_use_the_replica_and_the_writer_the_primary(client_for):
+    tutor = TutorFactory()
+    client = client_for(tutor)
+    with CaptureQueriesContext(connections[REPLICA]) as replica:
+        assert client.get("/api/v1/me").status_code == 200
+    assert any(q["sql"].startswith("SELECT") for q in replica)  # the profile, from the replica
+    with (
+        CaptureQueriesContext(connections[REPLICA]) as replica,
+        CaptureQueriesContext(connections["default"]) as primary,
+    ):
+        response = client.patch("/api/v1/me", {"display_name": "Fresh"})
+    assert response.json()["display_name"] == "Fresh"
+    assert len(replica) == 0  # a write request reads the primary, validation included
+    assert any(q["sql"].startswith("SELECT") for q in primary)
+    floor = read_your_writes.floor_for(tutor.id)
+    probed(replay_lsn=floor - 1)  # the replica has not replayed the rename yet
+    with CaptureQueriesContext(connections[REPLICA]) as replica:
+        assert client.get("/api/v1/me").json()["display_name"] == "Fresh"
+    assert len(replica) == 0
+    probed(replay_lsn=floor)
+    with CaptureQueriesContext(connections[REPLICA]) as replica:
+        assert client.get("/api/v1/me").json()["display_name"] == "Fresh"
+    assert len(replica) >= 1
+
 
 
 def test_admin_pages_read_the_primary(client):
@@ -194,6 +242,21 @@ def test_admin_pages_read_the_primary(client):
         assert client.get("/admin/").status_code == 200
     assert len(replica) == 0
 
+
+def test_replica_reads_are_neither_cached_nor_served_by_cachalot(settings, django_assert_num_queries):
+    settings.CACHALOT_ENABLED = True
+    user = StudentFactory()
+    with replica_safe():
+        for _ in range(2):
+            with CaptureQueriesContext(connections[REPLICA]) as replica:
+                assert User.objects.get(pk=user.pk).email == user.email
+            assert len(replica) == 1
+    assert User.objects.get(pk=user.pk).email == user.email  # the primary: cached now
+    with replica_safe(), CaptureQueriesContext(connections[REPLICA]) as replica:
+        User.objects.get(pk=user.pk)
+    assert len(replica) == 1  # ...but never served to a replica read
+    with django_assert_num_queries(0):
+        User.objects.get(pk=user.pk)
 
 
 def test_migrations_only_on_the_primary():
