@@ -15,6 +15,7 @@ from rest_framework.authtoken.models import Token
 
 from tests.accounts.factories import StudentFactory, TutorFactory
 from wemaster.accounts.models import User
+from wemaster.celery import app as celery_app
 from wemaster.core import metrics, read_your_writes
 from wemaster.core.cache import get_or_compute
 from wemaster.core.db_router import (
@@ -36,6 +37,11 @@ if django_settings.USING_POSTGRES and REPLICA not in connections.settings:
     connections.settings[REPLICA] = replica_settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, databases=["default", REPLICA])]
+
+
+@celery_app.task(name="tests.core.read_alias_of_a_user_query")
+def read_alias_of_a_user_query() -> str:
+    return PrimaryReplicaRouter().db_for_read(User)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -208,6 +214,11 @@ def test_a_floor_the_cache_cannot_tell_means_the_primary(monkeypatch):
         assert read_alias() == REPLICA
 
 
+def test_celery_tasks_read_the_primary_even_run_inline_in_an_api_read():
+    with replica_safe():
+        assert read_alias() == REPLICA
+        assert read_alias_of_a_user_query.delay().get() == "default"
+
 
 def test_api_reads_use_the_replica_and_the_writer_the_primary(client_for):
     tutor = TutorFactory()
@@ -233,6 +244,12 @@ def test_api_reads_use_the_replica_and_the_writer_the_primary(client_for):
         assert client.get("/api/v1/me").json()["display_name"] == "Fresh"
     assert len(replica) >= 1
 
+
+def test_a_new_account_is_read_from_the_primary_until_replayed(api_client):
+    body = {"email": "new@example.com", "password": "a-long-passphrase", "role": "tutor", "display_name": "New"}
+    response = api_client.post("/api/v1/auth/register", body)
+    assert response.status_code == 201, response.content
+    assert read_your_writes.floor_for(response.json()["id"]) > 0
 
 
 def test_admin_pages_read_the_primary(client):
