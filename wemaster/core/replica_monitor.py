@@ -16,7 +16,8 @@ everything seen so far that replayed no commit yet) the lag is unknown and the r
 Requests never probe: the router reads the states published here (immutable snapshots). A
 state older than `stale_after()` counts as unknown, so a stuck probe cannot keep a paused
 replica in use. A read that finds a replica's connection dead marks it down at once
-(`mark_down`); only a probe started after that mark can bring it back. An alias that is not
+(`mark_down`); only a probe started after that mark can bring it back, and it first checks
+the pooled connections (a restarted server left them all dead). An alias that is not
 in recovery (a test mirror of the primary) counts as fully caught up.
 """
 
@@ -152,6 +153,14 @@ def _connect(alias: str):
     for name in ("cursor_factory", "context", "prepare_threshold"):
         params.pop(name, None)
     return DeadlineConnection.connect(**params, autocommit=True)
+
+
+def _recycle_pool(alias: str) -> None:
+    """Replace the pooled connections of `alias` that died while it was down (a restarted
+    server closed them all): each would otherwise fail one read and mark the replica down again."""
+    pool = connections[alias].pool
+    if pool is not None and not pool.closed:
+        pool.check()
 
 
 def _close(conn) -> None:
@@ -312,6 +321,9 @@ class ReplicaMonitor:
             )
             self.publish(state, started=started)
             return state
+        previous = self._states.get(alias)
+        if previous is not None and not previous.up:
+            _recycle_pool(alias)
         now = time.monotonic()
         replay_lsn = parse_lsn(replay_text)
         if not in_recovery:
