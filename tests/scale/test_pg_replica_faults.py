@@ -179,4 +179,7 @@ def test_p99_stall_under_a_fault_with_concurrent_readers(pair, site, settings, f
     scale_figures[f"{fault}_concurrent_reads"] = len(latencies)
     scale_figures[f"{fault}_concurrent_p99_s"] = round(p99, 3)
     scale_figures[f"{fault}_concurrent_max_s"] = round(max(latencies), 3)
-    assert max(latencies) <= settings.DATABASE_REPLICA_TIMEOUT + 0.5, sorted(latencies)[-5:]
+    # Each reader in flight on the replica when it froze waits its own timeout (plus GIL jitter
+    # from the other threads); every later read goes straight to the primary.
+    assert max(latencies) <= settings.DATABASE_REPLICA_TIMEOUT + 0.75, sorted(latencies)[-5:]
+    assert sum(seconds > 0.5 * settings.DATABASE_REPLICA_TIMEOUT for seconds in latencies) <= len(threads)
