@@ -16,7 +16,8 @@ Within a replica-safe scope the primary still answers:
   (`read_your_writes`: the floor recorded after the user's last write, in any worker);
 - when no replica is usable: each is probed in the background (`replica_monitor`); one that
   is unreachable, lags more than `DATABASE_REPLICA_MAX_LAG` or was not probed yet is skipped.
-A scope keeps the replica it first read (its reads never go back in time) while it stays usable.
+A scope keeps the replica it first read while it stays usable (its reads never mix two replicas'
+points in time).
 A read the chosen replica fails to answer is answered by the primary (`replica_backend`).
 
 Scopes end by recording the floor of the user they wrote for; `routing_scope(user_id=...)`
@@ -37,7 +38,7 @@ from wemaster.core.replica_monitor import monitor, replica_for_read
 logger = logging.getLogger(__name__)
 
 PRIMARY = DEFAULT_DB_ALIAS
-API_PREFIX = "/api/"
+API_PREFIX = "/api/"  # as wemaster.core.middleware's (importing it here would be circular: DRF, auth)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Authentication, sessions and permissions are read from the primary, whoever asks.
 PRIMARY_ONLY_APPS = frozenset({"auth", "authtoken", "sessions", "contenttypes"})
@@ -166,8 +167,8 @@ class ReplicaReadsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        replica_reads = request.method in READ_METHODS and request.path.startswith(API_PREFIX)
-        with routing_scope(replica_reads=replica_reads) as scope:
+        api_read = request.method in READ_METHODS and request.path.startswith(API_PREFIX)
+        with replica_safe() if api_read else routing_scope() as scope:
             response = self.get_response(request)
             if scope.wrote and scope.user_id is None:
                 user = getattr(request, "user", None)
