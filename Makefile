@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint migrate seed venv clean serve serve-deps system-deps bench bench-quick audit soak
+.PHONY: run test lint migrate seed venv clean serve serve-deps system-deps bench bench-quick audit soak scale-test
 
 venv: $(VENV)/.installed
 
@@ -30,6 +30,13 @@ run: seed
 # with the service-only tests skipped (the reason is printed).
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The scale topology on one machine (README, "Scale-out on one machine"): tests/scale start their
+# own PostgreSQL primary + streaming replica in temporary directories and run every scenario, the
+# long ones (marker scale_full) included; `make test` runs the fast subset. Needs DATABASE_URL and
+# REDIS_URL like `make test`; PostgreSQL 15's binaries in PG_BIN (default /usr/lib/postgresql/15/bin).
+scale-test: venv
+	SCALE_FULL=1 $(BIN)/python -m pytest tests/scale $(PYTEST_ARGS)
 
 # System packages (Debian), each installed only when missing. serve-deps: nginx, the one origin
 # of the production topology. system-deps: those plus Debian's chromium for the browser tests

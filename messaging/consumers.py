@@ -9,6 +9,10 @@ is dropped. A live event that skips ahead (an earlier one still in flight or dro
 full channel) makes the consumer read the gap from the event table first, so the client
 always sees its events in order. Without `since` delivery starts after the latest event.
 
+Consumers read the primary (no replica-safe scope is open here): the watermark and every
+replay come from the database of record, so a lagging replica can neither hide an event
+nor make one arrive twice.
+
 Memory per connection is bounded: replays read `MESSAGING_REPLAY_BATCH` rows at a time,
 the channel layer's `capacity` caps queued live events, and a connection silent for
 `MESSAGING_WS_IDLE_TIMEOUT` seconds is closed (clients send `{"type": "ping"}`; the
@@ -28,6 +32,7 @@ from rest_framework import status
 from messaging import selectors, services
 from messaging.api.serializers import ReadFrameSerializer, SendFrameSerializer, TypingFrameSerializer
 from messaging.events import frame, user_group
+from wemaster.core.db_router import routing_scope
 from wemaster.core.errors import DomainError, ValidationFailed
 from wemaster.core.throttles import rate_limit_hit
 
@@ -151,9 +156,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         try:
             if handler is None:
                 raise UnknownFrame()
-            await database_sync_to_async(handler)(content)
+            await database_sync_to_async(self._as_user)(handler, content)
         except DomainError as exc:
             await self._send_error(exc, request=content)
+
+    def _as_user(self, handler, content: dict) -> None:
+        """Run a frame's service call; what it writes is the user's own, so the user's next reads
+        (REST, any worker) wait for the replicas to replay it."""
+        with routing_scope(user_id=self.user.id):
+            handler(content)
 
     def _send_message(self, content: dict) -> None:
         data = _validated(SendFrameSerializer, content)

@@ -8,6 +8,7 @@ from messaging.models import Event, EventSequence, Membership, Message
 from messaging.services import ConversationNotFound, membership_get, unread_tag
 from wemaster.accounts.models import User
 from wemaster.core.cache import get_or_compute
+from wemaster.core.db_router import reading_primary
 from wemaster.core.errors import ValidationFailed
 
 
@@ -111,11 +112,15 @@ def unread_counts_for_user(*, user: User) -> dict:
 
 
 def event_watermark(*, user_id: int) -> int:
-    """The number of the user's latest event (0 before the first)."""
-    return EventSequence.objects.filter(user_id=user_id).values_list("last_seq", flat=True).first() or 0
+    """The number of the user's latest event (0 before the first). Read from the primary: a
+    lagging replica's lower number would make the socket replay events it then gets live."""
+    with reading_primary():
+        return EventSequence.objects.filter(user_id=user_id).values_list("last_seq", flat=True).first() or 0
 
 
 def events_after(*, user_id: int, since: int, limit: int | None = None) -> list[Event]:
-    """The user's stored events numbered above `since`, oldest first, at most `limit`."""
+    """The user's stored events numbered above `since`, oldest first, at most `limit`. Read
+    from the primary: a gap filled from a lagging replica would skip the events it lacks."""
     limit = limit or settings.MESSAGING_REPLAY_BATCH
-    return list(Event.objects.filter(user_id=user_id, seq__gt=since).order_by("seq")[:limit])
+    with reading_primary():
+        return list(Event.objects.filter(user_id=user_id, seq__gt=since).order_by("seq")[:limit])

@@ -5,6 +5,7 @@ cache, in-memory channel layer, eager Celery). `DJANGO_ENV=production` turns on 
 deployment hardening and refuses to start without `DJANGO_SECRET_KEY`.
 """
 
+import math
 import re
 from pathlib import Path
 from urllib.parse import quote
@@ -108,9 +109,19 @@ DATABASE_URL = env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite
 DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=2)
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=20)
 DB_POOL_TIMEOUT = env.float("DB_POOL_TIMEOUT", default=10.0)
+# Read replicas (wemaster.core.db_router, replica_monitor, replica_backend): a replica whose replay
+# lags more than MAX_LAG seconds is skipped; a replica read waits at most TIMEOUT seconds for a
+# connection or an answer before the primary answers it instead; the lag is probed in the
+# background every PROBE_INTERVAL seconds; a user who wrote reads the primary until the replicas
+# have replayed that write, for at most READ_YOUR_WRITES_SECONDS.
+DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=1.0)
+DATABASE_REPLICA_TIMEOUT = env.float("DATABASE_REPLICA_TIMEOUT", default=1.0)
+DATABASE_REPLICA_PROBE_INTERVAL = env.float("DATABASE_REPLICA_PROBE_INTERVAL", default=0.5)
+DATABASE_READ_YOUR_WRITES_SECONDS = env.int("DATABASE_READ_YOUR_WRITES_SECONDS", default=30)
 
 
-def _database(url: str) -> dict:
+def database_settings(url: str, *, replica: bool = False) -> dict:
+    """One `DATABASES` entry for `url`; `replica=True` makes it a read replica of `default`."""
     config = env.db_url_config(url)
     if config["ENGINE"] == "django.db.backends.postgresql":
         # Django's native psycopg pool; it requires CONN_MAX_AGE = 0.
@@ -122,15 +133,29 @@ def _database(url: str) -> dict:
             "timeout": DB_POOL_TIMEOUT,
         }
         config["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3))
+    elif replica:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS: read replicas need PostgreSQL")
     else:
         # SQLite: wait for the writer instead of failing at once under threads.
         config.setdefault("OPTIONS", {})
         config["OPTIONS"].setdefault("timeout", 20)
         config["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    if replica:
+        # Fail fast: no replica read waits longer than DATABASE_REPLICA_TIMEOUT for a pooled
+        # connection or an answer (the backend enforces the latter on the client side, where a
+        # frozen server cannot stall it); a live replica cancels a slow statement a little before.
+        config["ENGINE"] = "wemaster.core.replica_backend"
+        config["OPTIONS"]["pool"]["timeout"] = DATABASE_REPLICA_TIMEOUT
+        config["OPTIONS"]["connect_timeout"] = max(2, math.ceil(DATABASE_REPLICA_TIMEOUT))  # libpq's minimum is 2
+        statement_timeout = f"-c statement_timeout={int(DATABASE_REPLICA_TIMEOUT * 750)}"
+        config["OPTIONS"]["options"] = " ".join(filter(None, [config["OPTIONS"].get("options"), statement_timeout]))
+        # Every read is fetched within its execute, so the deadline covers it (no named cursors).
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        config["TEST"] = {"MIRROR": "default"}
     return config
 
 
-DATABASES = {"default": _database(DATABASE_URL)}
+DATABASES = {"default": database_settings(DATABASE_URL)}
 USING_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 if not USING_POSTGRES:
     VAR_DIR.mkdir(exist_ok=True)
@@ -138,8 +163,7 @@ if not USING_POSTGRES:
 DATABASE_REPLICA_ALIASES = []
 for index, replica_url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[])):
     alias = f"replica_{index}"
-    DATABASES[alias] = _database(replica_url)
-    DATABASES[alias]["TEST"] = {"MIRROR": "default"}
+    DATABASES[alias] = database_settings(replica_url, replica=True)
     DATABASE_REPLICA_ALIASES.append(alias)
 
 # --- cache, channel layer, Celery --------------------------------------------------------------
@@ -270,6 +294,9 @@ CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
     }
 )
 CACHALOT_UNCACHABLE_TABLES = frozenset({"django_migrations", "django_session"})
+# Only reads of the primary are cached (and served from the cache): a replica may not have
+# replayed the write whose invalidation an entry would otherwise outlive (DESIGN.md, Boundaries).
+CACHALOT_DATABASES = frozenset({"default"})
 
 
 
@@ -340,7 +367,7 @@ THROTTLE_RATES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "wemaster.core.authentication.CachedTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "wemaster.core.authentication.PrimarySessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "wemaster.core.pagination.CursorPagination",
@@ -564,14 +591,11 @@ CACHE_WARM_INTERVAL_SECONDS = env.int("CACHE_WARM_INTERVAL_SECONDS", default=240
 TUTOR_DIRECTORY_TTL = env.int("TUTOR_DIRECTORY_TTL", default=300)
 TUTOR_DIRECTORY_WARM_SUBJECTS = env.int("TUTOR_DIRECTORY_WARM_SUBJECTS", default=20)
 
-CACHALOT_TABLE_KEYGEN = "wemaster.core.cache.cachalot_keys.table_cache_key"
 
 DATABASE_ROUTERS = ["wemaster.core.db_router.PrimaryReplicaRouter"]
-DATABASE_REPLICA_RETRY_SECONDS = env.float("DATABASE_REPLICA_RETRY_SECONDS", default=5.0)
-DATABASE_REPLICA_PROBE_TIMEOUT = env.float("DATABASE_REPLICA_PROBE_TIMEOUT", default=0.3)
 
 MIDDLEWARE.insert(1, "wemaster.core.cache.stale.CacheStatusMiddleware")
-MIDDLEWARE.insert(2, "wemaster.core.db_router.ReadYourWritesMiddleware")
+MIDDLEWARE.insert(2, "wemaster.core.db_router.ReplicaReadsMiddleware")
 
 CELERY_BEAT_SCHEDULE.update(
     {

@@ -82,7 +82,20 @@ def test_replica_urls_become_mirrored_aliases():
         DATABASE_REPLICA_URLS="postgres://app@replica1/wm,postgres://app@replica2/wm",
     )
     assert set(s["databases"]) == {"default", "replica_0", "replica_1"}
-    assert s["databases"]["replica_1"]["test"]["MIRROR"] == "default"
+    replica = s["databases"]["replica_1"]
+    assert replica["test"]["MIRROR"] == "default"
+    # Fail fast: the replica backend bounds every wait; a pooled connection is awaited 1 s at most
+    # and a live replica cancels a statement before the client gives up on it.
+    assert replica["engine"] == "wemaster.core.replica_backend"
+    assert replica["options"]["pool"]["timeout"] == 1.0
+    assert replica["options"]["options"] == "-c statement_timeout=750"
+    assert s["databases"]["default"]["engine"] == "django.db.backends.postgresql"
+
+
+def test_replicas_need_postgresql():
+    result = load(DATABASE_REPLICA_URLS="sqlite:////tmp/replica.sqlite3")
+    assert result.returncode != 0
+    assert "read replicas need PostgreSQL" in result.stderr
 
 
 def test_redis_url_switches_cache_layer_and_celery():

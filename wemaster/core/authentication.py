@@ -6,15 +6,20 @@ fetches from Redis) per request. Here the user's identity fields are cached per 
 key, memory level first, and rebuilt as a `User` with the other fields deferred (loaded
 on first access, never overwritten by a save). Any save of the user or change of its
 tokens invalidates the entry on commit (`signals.py` of this app).
+
+Authentication reads the primary (a replica may not know a token just created, or still
+know a user just deactivated), cached or not; session authentication too. Both name the
+request's user for read-your-writes (`db_router.scope_user`).
 """
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
 from wemaster.core.cache import get_or_compute, invalidate_tags
+from wemaster.core.db_router import reading_primary, scope_user
 
 IDENTITY_FIELDS = ("id", "email", "role", "display_name", "is_active", "is_staff", "is_superuser")
 
@@ -30,14 +35,15 @@ def _identity(key: str) -> dict | None:
 
 def user_for_token(key: str):
     """The active user owning `key`, or None."""
-    identity = get_or_compute(
-        f"auth:token:{key}",
-        lambda: _identity(key),
-        tags=[token_tag(key)],
-        ttl=settings.AUTH_TOKEN_CACHE_TTL,
-        family="auth_token",
-        local=True,
-    )
+    with reading_primary():
+        identity = get_or_compute(
+            f"auth:token:{key}",
+            lambda: _identity(key),
+            tags=[token_tag(key)],
+            ttl=settings.AUTH_TOKEN_CACHE_TTL,
+            family="auth_token",
+            local=True,
+        )
     if identity is None or not identity["is_active"]:
         return None
     model = get_user_model()
@@ -57,4 +63,17 @@ class CachedTokenAuthentication(TokenAuthentication):
         user = user_for_token(key)
         if user is None:
             raise AuthenticationFailed("Invalid token.")
+        scope_user(user.id)
         return user, Token(key=key, user_id=user.id)
+
+
+class PrimarySessionAuthentication(SessionAuthentication):
+    """DRF's session authentication with the session and its user read from the primary (a
+    staff member who just logged in is not logged out by a lagging replica)."""
+
+    def authenticate(self, request):
+        with reading_primary():
+            found = super().authenticate(request)
+        if found is not None:
+            scope_user(found[0].id)
+        return found

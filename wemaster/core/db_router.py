@@ -1,109 +1,151 @@
-"""Read replicas with read-your-writes (DESIGN.md, Speed).
+"""Read replicas: who may read one, and which (DESIGN.md, Speed; Boundaries, Replicas and caches).
 
-Writes go to `default`. Reads go to one of `settings.DATABASE_REPLICA_ALIASES`, except:
-- inside a transaction on `default` (a service reading what it is about to write);
-- for the rest of a request once it wrote (`ReadYourWritesMiddleware` opens the scope;
-  `primary_after_writes()` does the same for a task or command);
-- a replica found unreachable is skipped for `DATABASE_REPLICA_RETRY_SECONDS` (a TCP
-  probe, at most once per that period per replica and process).
-With no replica configured every read goes to `default`.
+Writes go to `default`. A read goes to a replica only inside a replica-safe scope:
+- `ReplicaReadsMiddleware` opens one for each API read (GET, HEAD, OPTIONS under `/api/`);
+- `replica_safe()` opens one for any other code whose reads tolerate replicas.
+Everything else reads the primary: API writes (their validation reads included), admin and
+every non-API page, Celery tasks, management commands, websocket consumers and the shell.
+
+Within a replica-safe scope the primary still answers:
+- inside a transaction on the primary, and for the rest of the scope once it wrote;
+- inside `reading_primary()`: every compute that fills a shared cache (`get_or_compute`,
+  warmers), token and session authentication; cachalot caches primary reads only
+  (`CACHALOT_DATABASES`), so no shared cache ever learns from a replica;
+- sessions, tokens and permissions (their apps' models) always;
+- when the scope's user wrote something no usable replica has replayed yet
+  (`read_your_writes`: the floor recorded after the user's last write, in any worker);
+- when no replica is usable: each is probed in the background (`replica_monitor`); one that
+  is unreachable, lags more than `DATABASE_REPLICA_MAX_LAG` or was not probed yet is skipped.
+A scope keeps the replica it first read while it stays usable (its reads never mix two replicas'
+points in time).
+A read the chosen replica fails to answer is answered by the primary (`replica_backend`).
+
+Scopes end by recording the floor of the user they wrote for; `routing_scope(user_id=...)`
+does that around a websocket frame, the middleware around a request.
 """
 
-import itertools
 import logging
-import socket
-import threading
-import time
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
+
+from wemaster.core import metrics, read_your_writes
+from wemaster.core.replica_monitor import monitor, replica_for_read
 
 logger = logging.getLogger(__name__)
 
-PRIMARY = "default"
+PRIMARY = DEFAULT_DB_ALIAS
+API_PREFIX = "/api/"  # as wemaster.core.middleware's (importing it here would be circular: DRF, auth)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Authentication, sessions and permissions are read from the primary, whoever asks.
+PRIMARY_ONLY_APPS = frozenset({"auth", "authtoken", "sessions", "contenttypes"})
 
-_scope: ContextVar[dict | None] = ContextVar("wemaster_db_scope", default=None)
+UNKNOWN = object()
+
+
+@dataclass
+class RoutingScope:
+    replica_reads: bool
+    user_id: int | None = None
+    wrote: bool = False
+    replica: str | None = None
+    floor: object = UNKNOWN  # int once read for user_id; None when the cache could not tell
+
+
+_scope: ContextVar[RoutingScope | None] = ContextVar("wemaster_db_scope", default=None)
+_forced: ContextVar[int] = ContextVar("wemaster_db_forced", default=0)
 
 
 @contextmanager
-def primary_after_writes():
-    """Within this block, once anything is written every later read uses the primary."""
-    token = _scope.set({"wrote": False})
+def routing_scope(*, replica_reads: bool = False, user_id: int | None = None):
+    """Open a scope (see the module docstring); on exit, if it wrote for a known user, raise
+    that user's floor. Yields the scope so its user can be named once known."""
+    scope = RoutingScope(replica_reads=replica_reads, user_id=user_id)
+    token = _scope.set(scope)
+    try:
+        yield scope
+    finally:
+        _scope.reset(token)
+        if scope.wrote and scope.user_id is not None and settings.DATABASE_REPLICA_ALIASES:
+            try:
+                read_your_writes.record_write(scope.user_id)
+            except (OperationalError, InterfaceError) as exc:
+                # The primary went away after the write: nothing is read from it until it is back.
+                logger.warning(
+                    "user's write position not recorded", extra={"user_id": scope.user_id, "error": repr(exc)}
+                )
+
+
+@contextmanager
+def replica_safe(user_id: int | None = None):
+    """Reads in this block may use a replica within `DATABASE_REPLICA_MAX_LAG` (and past
+    `user_id`'s floor). For reads that tolerate that lag only; never around a cache fill."""
+    with routing_scope(replica_reads=True, user_id=user_id) as scope:
+        yield scope
+
+
+@contextmanager
+def reading_primary():
+    """Every read in this block uses the primary (shared-cache fills, authentication)."""
+    token = _forced.set(_forced.get() + 1)
     try:
         yield
     finally:
-        _scope.reset(token)
+        _forced.reset(token)
 
 
-def pin_to_primary() -> None:
-    state = _scope.get()
-    if state is not None:
-        state["wrote"] = True
+def scope_user(user_id: int) -> None:
+    """Name the user the current scope reads and writes for (authentication calls this; so do
+    views that create the account they answer for). No-op outside a scope."""
+    scope = _scope.get()
+    if scope is not None and scope.user_id is None:
+        scope.user_id = user_id
 
 
-def pinned_to_primary() -> bool:
-    state = _scope.get()
-    return bool(state and state["wrote"])
+def _floor(scope: RoutingScope):
+    if scope.floor is UNKNOWN:
+        scope.floor = 0 if scope.user_id is None else read_your_writes.floor_for(scope.user_id)
+    return scope.floor
 
 
-class ReplicaHealth:
-    """Process-local memo of which replicas answer TCP connections."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._checked: dict[str, tuple[float, bool]] = {}
-
-    def is_up(self, alias: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            item = self._checked.get(alias)
-        if item is not None and now - item[0] < settings.DATABASE_REPLICA_RETRY_SECONDS:
-            return item[1]
-        up = self._probe(alias)
-        with self._lock:
-            self._checked[alias] = (now, up)
-        if not up:
-            logger.warning("read replica unreachable; reading from the primary", extra={"alias": alias})
-        return up
-
-    @staticmethod
-    def _probe(alias: str) -> bool:
-        params = connections[alias].settings_dict
-        if not params.get("HOST") or str(params["HOST"]).startswith("/"):
-            return True  # a local socket or file database: nothing to probe over TCP
-        try:
-            with socket.create_connection(
-                (params["HOST"], int(params.get("PORT") or 5432)), timeout=settings.DATABASE_REPLICA_PROBE_TIMEOUT
-            ):
-                return True
-        except OSError:
-            return False
-
-    def forget(self) -> None:
-        with self._lock:
-            self._checked.clear()
-
-
-replica_health = ReplicaHealth()
-_round_robin = itertools.count()
+def _read_alias(model) -> str:
+    replicas = settings.DATABASE_REPLICA_ALIASES
+    scope = _scope.get()
+    if not replicas or scope is None or not scope.replica_reads:
+        return PRIMARY
+    if model._meta.app_label in PRIMARY_ONLY_APPS or connections[PRIMARY].in_atomic_block:
+        return PRIMARY
+    if _forced.get():
+        metrics.primary_reads.labels("forced").inc()
+        return PRIMARY
+    if scope.wrote:
+        metrics.primary_reads.labels("pinned_write").inc()
+        return PRIMARY
+    monitor.ensure_running()
+    floor = _floor(scope)
+    if floor is None:
+        metrics.primary_reads.labels("cache_down").inc()
+        return PRIMARY
+    alias, reason = replica_for_read(replicas, floor=floor, preferred=scope.replica)
+    if alias is None:
+        metrics.primary_reads.labels(reason).inc()
+        return PRIMARY
+    scope.replica = alias
+    metrics.replica_reads.labels(alias).inc()
+    return alias
 
 
 class PrimaryReplicaRouter:
     def db_for_read(self, model, **hints):
-        replicas = settings.DATABASE_REPLICA_ALIASES
-        if not replicas or pinned_to_primary() or connections[PRIMARY].in_atomic_block:
-            return PRIMARY
-        start = next(_round_robin)
-        for offset in range(len(replicas)):
-            alias = replicas[(start + offset) % len(replicas)]
-            if replica_health.is_up(alias):
-                return alias
-        return PRIMARY
+        return _read_alias(model)
 
     def db_for_write(self, model, **hints):
-        pin_to_primary()
+        scope = _scope.get()
+        if scope is not None:
+            scope.wrote = True
         return PRIMARY
 
     def allow_relation(self, obj1, obj2, **hints):
@@ -116,12 +158,20 @@ class PrimaryReplicaRouter:
         return db == PRIMARY
 
 
-class ReadYourWritesMiddleware:
-    """After a request writes, its later reads go to the primary."""
+class ReplicaReadsMiddleware:
+    """API reads may use replicas; every other request reads the primary. Once a request that
+    wrote ends, its user's floor is raised (the user is the authenticated one, else the one the
+    view named with `scope_user`, e.g. a new account)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        with primary_after_writes():
-            return self.get_response(request)
+        api_read = request.method in READ_METHODS and request.path.startswith(API_PREFIX)
+        with replica_safe() if api_read else routing_scope() as scope:
+            response = self.get_response(request)
+            if scope.wrote and scope.user_id is None:
+                user = getattr(request, "user", None)
+                if user is not None and user.is_authenticated:
+                    scope.user_id = user.id
+        return response

@@ -6,6 +6,7 @@ import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from django.http import JsonResponse
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_GET
 from redis.sentinel import SentinelConnectionPool
 
 from wemaster.core.errors import error_body
+from wemaster.core.replica_monitor import monitor
 
 logger = logging.getLogger(__name__)
 
@@ -79,10 +81,22 @@ READINESS_CHECKS = {
 }
 
 
+def replica_report() -> dict[str, dict]:
+    """Each read replica as the background probe last saw it (started here if it was not; the
+    first answer is awaited briefly). Replicas never make the process unready: the primary
+    answers every read they cannot."""
+    if not settings.DATABASE_REPLICA_ALIASES:
+        return {}
+    monitor.ensure_running()
+    monitor.wait_first_probe(timeout=settings.DATABASE_REPLICA_TIMEOUT)
+    return monitor.report()
+
+
 @require_GET
 def readyz(request):
-    """200 when database, cache and channel layer answer; 503 naming each failing one. Behind
-    Sentinel the body names the Redis master that answered (`redis_master`)."""
+    """200 when database, cache and channel layer answer ("degraded" when a read replica is not
+    usable); 503 naming each failing one. Behind Sentinel the body names the Redis master that
+    answered (`redis_master`)."""
     failing, details = {}, {}
     for name, check in READINESS_CHECKS.items():
         try:
@@ -90,8 +104,16 @@ def readyz(request):
         except Exception as exc:  # noqa: BLE001 - a probe reports any failure, it never raises
             logger.warning("readiness check failed", extra={"check": name, "error": repr(exc)})
             failing[name] = f"{type(exc).__name__}: {exc}"
+    replicas = replica_report()
     if failing:
         body = error_body("not_ready", "Not ready: " + ", ".join(failing) + " failing.")
         body["failing"] = failing
+        if replicas:
+            body["replicas"] = replicas
         return JsonResponse(body, status=503)
-    return JsonResponse({"status": "ready", "checks": {name: "ok" for name in READINESS_CHECKS}, **details})
+    body = {"status": "ready", "checks": {name: "ok" for name in READINESS_CHECKS}, **details}
+    if replicas:
+        body["replicas"] = replicas
+        if not all(replica["usable"] for replica in replicas.values()):
+            body["status"] = "degraded"
+    return JsonResponse(body)

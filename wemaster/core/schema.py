@@ -6,6 +6,7 @@ shared conventions can answer anywhere (API.md, Conventions), unless the view de
 (Idempotency-Key reused); requests with a body add 413 (too large) and 415 (not JSON).
 """
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
@@ -31,3 +32,9 @@ class ApiAutoSchema(AutoSchema):
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
         return responses
+
+
+class PrimarySessionScheme(SessionScheme):
+    """The session cookie, documented as DRF's (only the database it is read from differs)."""
+
+    target_class = "wemaster.core.authentication.PrimarySessionAuthentication"

@@ -16,6 +16,7 @@ from wemaster.accounts.api.serializers import (
     TokenOutputSerializer,
     TutorSerializer,
 )
+from wemaster.core.db_router import scope_user
 from wemaster.core.throttles import ScopedRateThrottle
 
 
@@ -30,6 +31,7 @@ class RegisterView(APIView):
         data = RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user, token = services.user_register(**data.validated_data)
+        scope_user(user.id)  # the new account's next reads must see it, on any worker
         body = {"id": user.id, "email": user.email, "role": user.role, "display_name": user.display_name}
         return Response(RegisterOutputSerializer({**body, "token": token.key}).data, status=status.HTTP_201_CREATED)
 

@@ -25,6 +25,7 @@ from wemaster.core.cache.memory import memory
 from wemaster.core.cache.stale import mark_stale_served
 from wemaster.core.cache.tags import EPOCH
 from wemaster.core.cache.ttl import adaptive_ttl
+from wemaster.core.db_router import reading_primary
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -160,7 +161,10 @@ def _recompute(key, compute, *, tag_list, versions, family, requested_ttl, local
 
 def _compute_and_store(key, compute, versions, family, requested_ttl, *, local, stale_if_error, previous):
     try:
-        value = compute()
+        # A replica may not have replayed the write that bumped these tags: what it returns
+        # would be stored under the new versions and outlive the invalidation.
+        with reading_primary():
+            value = compute()
     except (OperationalError, InterfaceError):
         if stale_if_error and previous is not None:
             logger.warning("database unreachable; serving last good value", extra={"key": key, "family": family})
