@@ -135,16 +135,7 @@ def idempotent(view_method=None, *, atomic: bool = True):
                 except DomainError as exc:
                     response = error_response(exc)
                 if _worth_storing(response):
-                    IdempotencyKey.objects.get_or_create(
-                        user=request.user,
-                        key=key,
-                        defaults={
-                            "endpoint": endpoint,
-                            "request_hash": body_hash,
-                            "response_status": response.status_code,
-                            "response_body": response.data,
-                        },
-                    )
+                    _store(request, key, endpoint, body_hash, response)
                 return response
         return _idempotent_request(
             view_method, self, request, args, kwargs, key=key, endpoint=endpoint, body_hash=body_hash
@@ -171,15 +162,22 @@ def _idempotent_request(
     except DomainError as exc:
         response = error_response(exc)
     if _worth_storing(response):
-        IdempotencyKey.objects.create(
-            user=request.user,
-            key=key,
-            endpoint=endpoint,
-            request_hash=body_hash,
-            response_status=response.status_code,
-            response_body=response.data,
-        )
+        _store(request, key, endpoint, body_hash, response)
     return response
+
+
+def _store(request, key: str, endpoint: str, body_hash: str, response) -> None:
+    """Keep the first final response for the key (a concurrent twin's identical row is kept)."""
+    IdempotencyKey.objects.get_or_create(
+        user=request.user,
+        key=key,
+        defaults={
+            "endpoint": endpoint,
+            "request_hash": body_hash,
+            "response_status": response.status_code,
+            "response_body": response.data,
+        },
+    )
 
 
 def _is_validation_error(response) -> bool:
