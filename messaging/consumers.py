@@ -1,4 +1,4 @@
-"""Chat websocket (API.md, Messaging): one connection per client, one group per user.
+"""Chat websocket (README, Messaging): one connection per client, one group per user.
 
 Delivery without loss or duplicates across a reconnect: the consumer joins the user's
 group before anything else, then replays the stored events above `?since=` in batches,

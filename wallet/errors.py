@@ -12,7 +12,7 @@ class NotAStudent(DomainError):
 
 
 class PaymentMethodDeclined(DomainError):
-    """Attaching a card the provider refuses (API.md: 400 `card_declined`, unlike a charge's 402)."""
+    """Attaching a card the provider refuses (400 `card_declined`, unlike a charge's 402)."""
 
     code = "card_declined"
     default_detail = "The card was declined."

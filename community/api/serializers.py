@@ -1,4 +1,4 @@
-"""Shapes of the community API (API.md, Community). Input serializers check shape only;
+"""Shapes of the community API (README, Community). Input serializers check shape only;
 services normalize and enforce the rules (tag count, reply depth, ownership)."""
 
 from django.conf import settings
@@ -168,7 +168,7 @@ class TagSerializer(serializers.ModelSerializer):
 
 
 def page_serializer(name: str, item: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """The cursor-list envelope of API.md around `item`, for the OpenAPI schema."""
+    """The cursor-list envelope of the API around `item`, for the OpenAPI schema."""
     return type(
         name,
         (serializers.Serializer,),

@@ -1,4 +1,4 @@
-"""`Idempotency-Key` semantics (API.md, Conventions) exercised through POST /wallet/top-ups."""
+"""`Idempotency-Key` semantics (README, Architecture: Conventions) exercised through POST /wallet/top-ups."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor

@@ -1,4 +1,4 @@
-"""Websocket authentication: `ws://HOST/ws/chat/?token=<key>` (API.md, Messaging)."""
+"""Websocket authentication: `ws://HOST/ws/chat/?token=<key>` (README, Messaging)."""
 
 from urllib.parse import parse_qs
 

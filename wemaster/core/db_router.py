@@ -1,4 +1,4 @@
-"""Read replicas: who may read one, and which (DESIGN.md, Speed; Boundaries, Replicas and caches).
+"""Read replicas: who may read one, and which (README, Caching and resilience: Read replicas).
 
 Writes go to `default`. A read goes to a replica only inside a replica-safe scope:
 - `ReplicaReadsMiddleware` opens one for each API read (GET, HEAD, OPTIONS under `/api/`);

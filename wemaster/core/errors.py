@@ -1,7 +1,7 @@
 """Domain errors and the one DRF exception handler that maps every error to the envelope.
 
 Every 4xx/5xx body is `{"code": ..., "detail": ...}` plus `"fields"` for validation
-errors (API.md, Conventions). Services raise `DomainError` subclasses with a stable
+errors (README, Architecture: Conventions). Services raise `DomainError` subclasses with a stable
 `code`; views never build error bodies by hand.
 """
 
@@ -83,7 +83,7 @@ class InvalidCredentials(DomainError):
     default_detail = "Unable to log in with the provided credentials."
 
 
-# DRF's own exception classes mapped to the codes of API.md.
+# DRF's own exception classes mapped to the project's error codes.
 _DRF_CODES = {
     exceptions.ValidationError: "validation_error",
     exceptions.ParseError: "parse_error",
@@ -120,7 +120,7 @@ def _drf_code(exc: exceptions.APIException) -> str:
 
 
 def api_exception_handler(exc, context):
-    """DRF `EXCEPTION_HANDLER`: every error leaves as the API.md envelope."""
+    """DRF `EXCEPTION_HANDLER`: every error leaves as the project's error envelope."""
     if isinstance(exc, DomainError):
         return error_response(exc)
     if isinstance(exc, OperationalError) and lock_conflict_sqlstate(exc):

@@ -1,4 +1,4 @@
-"""`Idempotency-Key` for money-moving POSTs (API.md, Conventions).
+"""`Idempotency-Key` for money-moving POSTs (README, Architecture: Conventions).
 
 Same user + key + endpoint + body: the first response is replayed with
 `Idempotent-Replayed: true` and the effect happens once. Another body or endpoint:

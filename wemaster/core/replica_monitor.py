@@ -1,4 +1,4 @@
-"""Background probe of the read replicas: reachable, WAL replayed, lag (DESIGN.md, Speed).
+"""Background probe of the read replicas: reachable, WAL replayed, lag (README, Read replicas).
 
 One daemon thread per replica alias and process, started by the first read that could use a
 replica (or by `/readyz`), measures every `DATABASE_REPLICA_PROBE_INTERVAL` seconds, through

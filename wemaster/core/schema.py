@@ -1,5 +1,5 @@
 """The OpenAPI schema class: every operation documents the error envelope for the statuses the
-shared conventions can answer anywhere (API.md, Conventions), unless the view declared them.
+shared conventions can answer anywhere (README, Architecture: Conventions), unless the view declared them.
 
 400 bad input, 401 no or bad token, 403 role, 404 someone else's or no object, 429 throttled,
 503 a backing service down; writes add 409 (conflicts, Idempotency-Key in use) and 422

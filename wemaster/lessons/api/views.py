@@ -20,7 +20,7 @@ from wemaster.lessons.api.serializers import (
 from wemaster.lessons.models import LessonStatus, RefundStatus
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, description="Replays the first response (API.md)."
+    "Idempotency-Key", str, OpenApiParameter.HEADER, description="Replays the first response (same key and body)."
 )
 
 
