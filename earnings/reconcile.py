@@ -147,7 +147,7 @@ def provider_payouts_match_withdrawals() -> list[str]:
         record = payouts.pop(key, None)
         if status == WithdrawalStatus.PAID and record is None:
             problems.append(f"withdrawal {withdrawal_id} is paid but the provider has no payout for it")
-        elif status == WithdrawalStatus.PAID and (record.amount, record.currency) != (amount, currency):
+        elif status == WithdrawalStatus.PAID and not record.matches(amount=amount, currency=currency):
             problems.append(f"withdrawal {withdrawal_id} booked {amount} {currency}, provider paid {record.amount}")
         elif status == WithdrawalStatus.FAILED and record is not None:
             problems.append(f"withdrawal {withdrawal_id} failed but the provider paid {record.amount}")

@@ -39,11 +39,13 @@ from earnings.models import (
 from wemaster.core.cache import invalidate_tags
 from wemaster.core.errors import NotFound
 from wemaster.core.payments import (
+    AMOUNT_MISMATCH,
     GatewayUnavailable,
     PayoutRejected,
     ProviderRecord,
-    ProviderStatus,
+    Settlement,
     get_gateway,
+    settlement_of,
 )
 from wemaster.ledger import services as ledger
 from wemaster.ledger.errors import DuplicateTransfer, InsufficientFunds
@@ -450,10 +452,11 @@ def withdrawal_settle(
     withdrawal = Withdrawal.objects.select_for_update(no_key=True).get(pk=withdrawal_id)
     if withdrawal.status not in IN_FLIGHT or withdrawal.provider_key != provider_key:
         return PayoutOutcome.ALREADY_DONE
-    if record is not None and record.status == ProviderStatus.PENDING:
+    settlement = settlement_of(record, amount=withdrawal.amount, currency=withdrawal.currency)
+    if settlement == Settlement.PENDING:
         return PayoutOutcome.RETRY
     clearing = tutor_account(tutor_id=withdrawal.tutor_id, kind=AccountKind.PAYOUT_CLEARING)
-    if record is None or record.status == ProviderStatus.FAILED:
+    if settlement == Settlement.FAILED:
         credits = tutor_credit_legs(
             tutor_id=withdrawal.tutor_id,
             currency=withdrawal.currency,
@@ -471,8 +474,8 @@ def withdrawal_settle(
         withdrawal.save(update_fields=["status", "failure_reason", "updated_at"])
         invalidate_tags(earnings_tag(withdrawal.tutor_id))
         return PayoutOutcome.FAILED
-    if (record.amount, record.currency) != (withdrawal.amount, withdrawal.currency):
-        withdrawal.failure_reason = "amount_mismatch"
+    if settlement == Settlement.MISMATCH:
+        withdrawal.failure_reason = AMOUNT_MISMATCH
         withdrawal.provider_reference = record.provider_id
         withdrawal.save(update_fields=["failure_reason", "provider_reference", "updated_at"])
         return PayoutOutcome.RETRY

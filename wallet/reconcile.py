@@ -47,7 +47,7 @@ def provider_charges_match_top_ups() -> list[str]:
         charged = record is not None and record.succeeded
         if status == TopUpStatus.SUCCEEDED and not charged:
             problems.append(f"top-up {top_up_id} was credited but the provider has no charge for it")
-        elif status == TopUpStatus.SUCCEEDED and (record.amount, record.currency) != (amount, currency):
+        elif status == TopUpStatus.SUCCEEDED and not record.matches(amount=amount, currency=currency):
             problems.append(f"top-up {top_up_id} credited {amount} {currency}, provider charged {record.amount}")
         elif status == TopUpStatus.FAILED and charged:
             problems.append(f"top-up {top_up_id} failed but the provider charged {record.amount} {record.currency}")

@@ -22,13 +22,15 @@ from wallet.models import UNRESOLVED, PaymentMethod, TopUp, TopUpOrigin, TopUpSt
 from wemaster.core.errors import ValidationFailed
 from wemaster.core.money import format_minor
 from wemaster.core.payments import (
+    AMOUNT_MISMATCH,
     CardDeclined,
     GatewayTimeout,
     GatewayUnavailable,
     Kind,
     ProviderRecord,
-    ProviderStatus,
+    Settlement,
     get_gateway,
+    settlement_of,
 )
 from wemaster.ledger import services as ledger
 from wemaster.ledger.locks import retry_on_lock_conflict
@@ -231,9 +233,6 @@ def top_up_execute(*, top_up: TopUp) -> TopUp:
     return top_up_settle(top_up_id=top_up.pk, record=record)
 
 
-AMOUNT_MISMATCH = "amount_mismatch"
-
-
 @retry_on_lock_conflict
 @transaction.atomic
 def top_up_settle(*, top_up_id: int, record: ProviderRecord | None, failure_code: str = "") -> TopUp:
@@ -244,20 +243,21 @@ def top_up_settle(*, top_up_id: int, record: ProviderRecord | None, failure_code
     credited: the top-up stays `processing` with failure_code `amount_mismatch` for staff
     (`reconcile` reports it). Lock order: the top-up row, then ledger accounts.
     """
-    top_up = TopUp.objects.select_for_update(no_key=True).get(pk=top_up_id)
+    top_up = TopUp.objects.select_for_update(of=("self",), no_key=True).select_related("wallet").get(pk=top_up_id)
     if top_up.status not in UNRESOLVED:
         return top_up
-    if record is not None and record.status == ProviderStatus.PENDING:
+    settlement = settlement_of(record, amount=top_up.amount, currency=top_up.currency)
+    if settlement == Settlement.PENDING:
         top_up.status = TopUpStatus.PROCESSING
         top_up.save(update_fields=["status", "updated_at"])
         return top_up
-    if record is None or record.status == ProviderStatus.FAILED:
+    if settlement == Settlement.FAILED:
         top_up.status = TopUpStatus.FAILED
         top_up.failure_code = failure_code or record.failure_code or CardDeclined.code
         top_up.save(update_fields=["status", "failure_code", "updated_at"])
         return top_up
     top_up.provider_reference = record.provider_id
-    if (record.amount, record.currency) != (top_up.amount, top_up.currency):
+    if settlement == Settlement.MISMATCH:
         logger.error(
             "provider charge differs from its top-up; not credited",
             extra={"top_up": top_up.pk, "charged": record.amount, "currency": record.currency},

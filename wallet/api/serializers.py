@@ -84,7 +84,7 @@ class TopUpSerializer(serializers.Serializer):
     )
     failure_code = serializers.CharField(
         help_text="Why it failed or waits: card_declined, canceled (the provider never charged it), "
-        "payment_method_removed, amount_mismatch (held for staff); empty otherwise."
+        "amount_mismatch (held for staff); empty otherwise."
     )
     amount = MoneyField()
     currency = serializers.CharField()

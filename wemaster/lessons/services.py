@@ -147,6 +147,12 @@ def _require_booked(lesson: Lesson) -> None:
         raise InvalidTransition(f"The lesson is already {lesson.status}.")
 
 
+def _refuse_insider(*, staff, lesson: Lesson, detail: str | None = None) -> None:
+    """Staff decide money only in cases they take no part in. Raises ConflictOfInterest."""
+    if staff.id in (lesson.student_id, lesson.tutor_id):
+        raise ConflictOfInterest(detail)
+
+
 def problem_report_deadline(*, lesson: Lesson) -> datetime:
     """Until when the student may report a problem; the tutor's completion waits for it."""
     return lesson.ends_at + timedelta(hours=settings.LESSONS_PROBLEM_REPORT_WINDOW_HOURS)
@@ -311,8 +317,9 @@ def lesson_dispute_resolve(
         raise StaffOnly()
     at = at or timezone.now()
     lesson = _lock_lesson(lesson_id=lesson_id, actor=None)
-    if staff.id in (lesson.student_id, lesson.tutor_id):
-        raise ConflictOfInterest("You take part in this lesson; another staff member must resolve it.")
+    _refuse_insider(
+        staff=staff, lesson=lesson, detail="You take part in this lesson; another staff member must resolve it."
+    )
     if lesson.status != LessonStatus.DISPUTED:
         raise InvalidTransition(f"Only a disputed lesson can be resolved; this one is {lesson.status}.")
     if outcome == DisputeOutcome.COMPLETE:
@@ -395,8 +402,7 @@ def _lock_refund_for_decision(*, refund_request_id: int, staff) -> tuple[RefundR
         raise NotFound("Refund request not found.")
     lesson = Lesson.objects.select_for_update(no_key=True).get(pk=lesson_id)
     refund = RefundRequest.objects.select_for_update(no_key=True).get(pk=refund_request_id)
-    if staff.id in (lesson.student_id, lesson.tutor_id, refund.student_id):
-        raise ConflictOfInterest()
+    _refuse_insider(staff=staff, lesson=lesson)
     if refund.status != RefundStatus.PENDING:
         raise RefundAlreadyDecided(f"This refund request was already {refund.status}.")
     return refund, lesson

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from wemaster.core.payments.gateway import (
+    AMOUNT_MISMATCH,
     BankDetails,
     CardDeclined,
     CardDetails,
@@ -19,9 +20,12 @@ from wemaster.core.payments.gateway import (
     ProviderCallInTransaction,
     ProviderRecord,
     ProviderStatus,
+    Settlement,
+    settlement_of,
 )
 
 __all__ = [
+    "AMOUNT_MISMATCH",
     "BankDetails",
     "CardDeclined",
     "CardDetails",
@@ -33,7 +37,9 @@ __all__ = [
     "ProviderCallInTransaction",
     "ProviderRecord",
     "ProviderStatus",
+    "Settlement",
     "get_gateway",
+    "settlement_of",
 ]
 
 

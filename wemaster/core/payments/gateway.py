@@ -84,6 +84,32 @@ class ProviderRecord:
     def succeeded(self) -> bool:
         return self.status == ProviderStatus.SUCCEEDED
 
+    def matches(self, *, amount: int, currency: str) -> bool:
+        return (self.amount, self.currency) == (amount, currency)
+
+
+AMOUNT_MISMATCH = "amount_mismatch"
+
+
+class Settlement:
+    """What the provider's answer means for an intent (`settlement_of`)."""
+
+    SUCCEEDED = "succeeded"  # moved exactly the intent's amount: book it
+    FAILED = "failed"  # refused, cancelled or never seen: nothing moved
+    PENDING = "pending"  # not decided at the provider yet: ask again later
+    MISMATCH = "mismatch"  # moved another amount or currency: never booked blindly, staff decide
+
+
+def settlement_of(record: ProviderRecord | None, *, amount: int, currency: str) -> str:
+    """Classify the provider's record for an intent of `amount` `currency` (None: a final refusal)."""
+    if record is None or record.status == ProviderStatus.FAILED:
+        return Settlement.FAILED
+    if record.status == ProviderStatus.PENDING:
+        return Settlement.PENDING
+    if not record.matches(amount=amount, currency=currency):
+        return Settlement.MISMATCH
+    return Settlement.SUCCEEDED
+
 
 @dataclass(frozen=True)
 class CardDetails:
