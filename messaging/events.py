@@ -23,6 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from messaging.models import Event, EventSequence, Message
+from wemaster.core import revocation
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,7 @@ TYPING = "typing"
 LAYER_EVENT_TYPE = "chat.event"
 
 
-def user_group(user_id: int) -> str:
-    return f"user.{user_id}"
+user_group = revocation.user_group  # one group per user: chat events and session revocations
 
 
 def isoformat(value) -> str | None:
