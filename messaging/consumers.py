@@ -32,9 +32,11 @@ live events, and silence (`MESSAGING_WS_IDLE_TIMEOUT`, then 4408; clients send
 import asyncio
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
+from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
@@ -58,8 +60,19 @@ _ECHOED_FIELDS = ("type", "conversation", "client_id")
 _ECHOED_TEXT_MAX = 100
 
 
-class SessionRevoked(Exception):
-    """The user's sessions were revoked after this socket connected."""
+# Replays read on threads of their own rather than on channels' one database thread, where a
+# socket replaying a long history would hold up every other socket's handshake and frames; two
+# of them, so replays decoding large events cannot starve the event loop of the interpreter
+# either (each call hands its connection back to the pool: CONN_MAX_AGE is 0).
+_REPLAY_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ws-replay")
+_events_after = DatabaseSyncToAsync(selectors.events_after, thread_sensitive=False, executor=_REPLAY_THREADS)
+
+
+def _off_the_database_thread(function):
+    """Redis-only work (the session version, the socket count) runs on the loop's thread pool,
+    never queued behind the database calls of every socket on channels' one database thread:
+    a ping is answered at once while replays are read."""
+    return sync_to_async(function, thread_sensitive=False)
 
 
 def _since(scope) -> int | None:
@@ -182,7 +195,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.idle_watch is not None:
             self.idle_watch.cancel()
         if self.registered:
-            await database_sync_to_async(sockets.socket_unregister)(
+            await _off_the_database_thread(sockets.socket_unregister)(
                 user_id=self.user.id, channel_name=self.channel_name
             )
 
@@ -198,7 +211,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             if time.monotonic() - self.last_seen >= timeout:
                 await self.close(code=CLOSE_IDLE)
                 return
-            await database_sync_to_async(sockets.sockets_keep_alive)(user_id=self.user.id)
+            await _off_the_database_thread(sockets.sockets_keep_alive)(user_id=self.user.id)
 
     # --- server -> client ---------------------------------------------------------------------
 
@@ -207,7 +220,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         while the client is not reading (ws_flow), so at most one batch is held."""
         batch_size = settings.MESSAGING_REPLAY_BATCH
         while self._sending():
-            batch = await database_sync_to_async(selectors.events_after)(
+            batch = await _events_after(
                 user_id=self.user.id, since=self.delivered, limit=batch_size
             )
             complete = len(batch) < batch_size
@@ -265,36 +278,31 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.receive_json(content)
 
     async def receive_json(self, content, **kwargs):
-        try:
-            reply = await database_sync_to_async(self._handle_frame)(content)
-        except SessionRevoked:
+        if await _off_the_database_thread(self._session_revoked)():
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        kind = content["type"]
+        if kind == "ping":
+            await self.send_json({"type": "pong"})
+            return
+        handler = {"message.send": self._send_message, "typing": self._typing, "read": self._read}.get(kind)
+        try:
+            if handler is None:
+                raise UnknownFrame()
+            await database_sync_to_async(self._as_user)(handler, content)
         except DomainError as exc:
             await self._send_error(exc, request=content)
-            return
-        if reply is not None:
-            await self.send_json(reply)
 
-    def _handle_frame(self, content: dict) -> dict | None:
-        """In a worker thread: the session check every frame pays (one cache GET), then the
-        frame's action. What an action writes is the user's own, so the user's next reads (REST,
-        any worker) wait for the replicas to replay it. Returns the reply frame, if any."""
-        if revocation.session_version(self.user.id) > self.session_version:
-            raise SessionRevoked()
-        handler = {
-            "ping": self._ping,
-            "message.send": self._send_message,
-            "typing": self._typing,
-            "read": self._read,
-        }.get(content["type"])
-        if handler is None:
-            raise UnknownFrame()
+    def _session_revoked(self) -> bool:
+        """The check every frame pays (one cache GET): were all the user's sessions revoked since
+        this socket connected? (A lost `session.revoked` broadcast still ends the session here.)"""
+        return revocation.session_version(self.user.id) > self.session_version
+
+    def _as_user(self, handler, content: dict) -> None:
+        """Run a frame's service call; what it writes is the user's own, so the user's next reads
+        (REST, any worker) wait for the replicas to replay it."""
         with routing_scope(user_id=self.user.id):
-            return handler(content)
-
-    def _ping(self, content: dict) -> dict:
-        return {"type": "pong"}
+            handler(content)
 
     def _send_message(self, content: dict) -> None:
         data = _validated(SendFrameSerializer, content)

@@ -7,7 +7,8 @@ like a stream's `drain()`, it does not return while the socket's write buffer is
 Twisted's `bufferSize` (64 KiB): it registers itself as the transport's streaming producer,
 which Twisted pauses when that buffer fills and resumes when it has drained. A buffer still
 full after `MESSAGING_WS_SEND_TIMEOUT` seconds closes the socket with `CLOSE_SLOW_READER`
-(autobahn drops the connection, and its buffer, when the peer does not answer the close).
+(autobahn drops the connection, and its buffer, when the peer does not answer the close
+within a second).
 
 So a socket holds at most 64 KiB plus one frame in the server, and a replay waits for the
 client instead of reading the next batch. Under an ASGI server without a Twisted transport
@@ -18,13 +19,16 @@ its other rule: nothing is sent after a close, which daphne would otherwise rais
 import asyncio
 import functools
 import logging
+import socket
 
 from django.conf import settings
 from prometheus_client import Counter
 
 logger = logging.getLogger(__name__)
 
-CLOSE_SLOW_READER = 1013  # "try again later": the client did not read its frames in time
+# The idle close code too (messaging/consumers.py): the client fell silent, or stopped reading.
+# autobahn sends only 1000 and 3000-4999, so not 1013 ("try again later").
+CLOSE_SLOW_READER = 4408
 
 slow_readers_closed = Counter(
     "wemaster_ws_slow_readers_closed_total", "Websockets closed because the client did not read its frames"
@@ -84,6 +88,11 @@ class SendFlow:
         if transport.producer is not None:
             transport.unregisterProducer()
         transport.registerProducer(self, True)
+        # The kernel's send buffer grows to megabytes for a peer that does not read (Linux
+        # autotuning); fixed at the size of Twisted's, a slow reader stalls within two of them.
+        handle = transport.getHandle() if hasattr(transport, "getHandle") else None
+        if hasattr(handle, "setsockopt"):
+            handle.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, transport.bufferSize)
 
     async def _wait_for_reader(self) -> None:
         try:
