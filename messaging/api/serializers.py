@@ -84,19 +84,30 @@ class UnreadSerializer(serializers.Serializer):
     conversations = serializers.DictField(child=serializers.IntegerField(), help_text='{"<conversation id>": count}')
 
 
+# PostgreSQL's bigint, the widest primary key.
+_ID_MAX = 2**63 - 1
+
+
+def _frame_id():
+    """An id in a websocket frame: a row id, so an out-of-range number is a validation error
+    before it reaches a query (SQLite raises on one)."""
+    return serializers.IntegerField(min_value=1, max_value=_ID_MAX)
+
+
 class SendFrameSerializer(MessageInputSerializer):
     """Websocket `{"type": "message.send", "conversation", "body", "client_id"?}`."""
 
-    conversation = serializers.IntegerField(min_value=1)
+    conversation = _frame_id()
 
 
 class TypingFrameSerializer(serializers.Serializer):
     """Websocket `{"type": "typing", "conversation"}`."""
 
-    conversation = serializers.IntegerField(min_value=1)
+    conversation = _frame_id()
 
 
 class ReadFrameSerializer(ReadSerializer):
     """Websocket `{"type": "read", "conversation", "message_id"}`."""
 
-    conversation = serializers.IntegerField(min_value=1)
+    conversation = _frame_id()
+    message_id = _frame_id()
