@@ -170,13 +170,26 @@ def mark_this_process_dead(*args, **kwargs) -> None:
         prometheus_multiprocess.mark_process_dead(os.getpid(), path)
 
 
+def _mark_dead_at_exit(*args) -> None:
+    multiprocessing.util.Finalize(None, mark_this_process_dead, exitpriority=0)
+
+
+class _ForkHook:
+    """What multiprocessing's after-fork registry holds on to (it keeps weak references)."""
+
+
+_fork_hook = _ForkHook()
+
+
 def on_process_exit() -> None:
     """Mark this process dead when it exits normally. multiprocessing's finalizers run both at
     interpreter exit (daphne, the Celery main process, commands) and when a multiprocessing child
-    ends (granian's workers, which leave through os._exit, where atexit would not run). Billiard's
-    children (the Celery pool) are marked by the `worker_process_shutdown` signal instead."""
+    ends (granian's workers, which leave through os._exit, where atexit would not run); a child
+    forked after Django was set up gets its own finalizer (its parent's are dropped at the fork).
+    Billiard's children (the Celery pool) are marked by the `worker_process_shutdown` signal."""
     if multiprocess_dir():
-        multiprocessing.util.Finalize(None, mark_this_process_dead, exitpriority=0)
+        _mark_dead_at_exit()
+        multiprocessing.util.register_after_fork(_fork_hook, _mark_dead_at_exit)
 
 
 _LIVE_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db$")
