@@ -281,7 +281,7 @@ else:
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# django-cachalot caches ORM reads of read-mostly tables only (README, Caching and resilience).
+# django-cachalot caches ORM reads of read-mostly tables only (docs/ARCHITECTURE.md, Caching).
 CACHALOT_ENABLED = CACHES_ENABLED and env.bool("CACHALOT_ENABLED", default=True)
 CACHALOT_TIMEOUT = env.int("CACHALOT_TIMEOUT", default=600)
 CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
@@ -295,7 +295,7 @@ CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
 )
 CACHALOT_UNCACHABLE_TABLES = frozenset({"django_migrations", "django_session"})
 # Only reads of the primary are cached (and served from the cache): a replica may not have
-# replayed the write whose invalidation an entry would otherwise outlive (README, Read replicas).
+# replayed the write whose invalidation an entry would otherwise outlive (docs/ARCHITECTURE.md, Read replicas).
 CACHALOT_DATABASES = frozenset({"default"})
 
 
