@@ -85,6 +85,7 @@ def test_the_token_is_the_only_security_scheme(schema):
     assert list(schemes) == ["tokenAuth"]
     assert schemes["tokenAuth"]["type"] == "apiKey"
     assert (schemes["tokenAuth"]["in"], schemes["tokenAuth"]["name"]) == ("header", "Authorization")
+    assert "Token <key>" in schemes["tokenAuth"]["description"]
     for method, path, operation in operations(schema):
         named = [name for requirement in operation.get("security", []) for name in requirement]
         assert set(named) <= {"tokenAuth"}, f"{method} {path}: {operation['security']}"
