@@ -43,8 +43,10 @@ PENDING_IN_OTHER_BRANCHES = {
     ("DELETE", "/api/v1/me"),
     ("GET", "/api/v1/tutors/{}"),
     ("GET", "/api/v1/subjects"),
+    ("PATCH", "/api/v1/earnings/payout-methods/{}"),
     ("DELETE", "/api/v1/earnings/payout-methods/{}"),
     ("GET", "/api/v1/earnings/refund-requests"),
+    ("GET", "/api/v1/earnings/refund-requests/{}"),
 }
 PENDING_CODES_IN_OTHER_BRANCHES = {
     "unknown_field",
