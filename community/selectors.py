@@ -104,7 +104,11 @@ def _search_by_index(posts: QuerySet[Post], *, q: str, ordering: tuple[str, ...]
             f"WITH matches AS MATERIALIZED ({matches}) SELECT id FROM matches ORDER BY {order} LIMIT %s",
             [*params, limit],
         )
-        return [row[0] for row in cursor.fetchall()]
+        ids = [row[0] for row in cursor.fetchall()]
+        # It wrote nothing: rolling back ends the planner settings with it, also when this runs
+        # inside a caller's transaction (a savepoint then).
+        transaction.set_rollback(True, using=alias)
+    return ids
 
 
 def post_feed(*, user: User) -> QuerySet[Post]:
