@@ -63,7 +63,7 @@ def post_list(*, tag: str | None = None, author_id: int | None = None, kind: str
 def post_search_rows(posts: QuerySet[Post], *, q: str, ordering: tuple[str, ...], limit: int) -> list[Post]:
     """The first `limit` posts of `posts` in `ordering` that match the full-text query `q`.
 
-    On PostgreSQL the cost is bounded whatever the query (README, Community: search). Asked for
+    On PostgreSQL the cost is bounded whatever the query (README, Community: "Search cost"). Asked for
     `ORDER BY created_at LIMIT n`, the planner walks the ordering's index and tests each post,
     betting on its estimate of how many match; for a query that matches far fewer than estimated
     (a phrase, words that never meet, an unknown word) it walks every post. Here:
