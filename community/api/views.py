@@ -1,5 +1,7 @@
-"""Community endpoints (README, Community). Reads are public, writes need a token; views
+"""Community endpoints (docs/API.md, Community). Reads are public, writes need a token; views
 validate, call one service or page builder, and serialize."""
+
+from contextlib import nullcontext
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -29,8 +31,10 @@ from community.api.serializers import (
     ReportSerializer,
     TagPageSerializer,
 )
+from wemaster.core.client_ip import client_ip
+from wemaster.core.deadlines import PublicReadDeadlineMixin
 from wemaster.core.errors import NotFound
-from wemaster.core.throttles import ScopedWriteThrottleMixin
+from wemaster.core.throttles import ScopedWriteThrottleMixin, expensive_read_slot
 
 PAGE_PARAMETERS = [
     OpenApiParameter("cursor", str, description="Opaque cursor from `next`/`previous`"),
@@ -38,8 +42,9 @@ PAGE_PARAMETERS = [
 ]
 
 
-class PublicReadMixin:
-    """GET/HEAD/OPTIONS for everyone; every other method needs an authenticated user."""
+class PublicReadMixin(PublicReadDeadlineMixin):
+    """GET/HEAD/OPTIONS for everyone (under the public read deadline); every other method needs
+    an authenticated user."""
 
     def get_permissions(self):
         if self.request.method in ("GET", "HEAD", "OPTIONS"):
@@ -93,14 +98,17 @@ class PostListView(ScopedWriteThrottleMixin, PublicReadMixin, APIView):
         query = PostListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = query.validated_data
-        data = pages.post_page(
-            ordering=filters["ordering"],
-            tag=services.tags_normalize([filters["tag"]])[0] if filters.get("tag", "").strip() else None,
-            author_id=filters.get("author"),
-            kind=filters.get("kind"),
-            q=filters.get("q", "").strip() or None,
-            **_page_args(request),
-        )
+        q = filters.get("q", "").strip() or None
+        # A search is the one uncached, costly read: one client runs only a few at once.
+        with expensive_read_slot("search", client_ip(request)) if q else nullcontext():
+            data = pages.post_page(
+                ordering=filters["ordering"],
+                tag=services.tags_normalize([filters["tag"]])[0] if filters.get("tag", "").strip() else None,
+                author_id=filters.get("author"),
+                kind=filters.get("kind"),
+                q=q,
+                **_page_args(request),
+            )
         return _as_response(request, pages.with_my_reactions(data, user=_user(request)))
 
     @extend_schema(request=PostInputSerializer, responses={201: PostDetailSerializer}, summary="Create a post")
@@ -129,7 +137,9 @@ class PostDetailView(PublicReadMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CommentListView(PublicReadMixin, APIView):
+class CommentListView(ScopedWriteThrottleMixin, PublicReadMixin, APIView):
+    throttle_scope = "comment_create"
+
     @extend_schema(
         parameters=PAGE_PARAMETERS,
         responses={200: CommentPageSerializer},
@@ -176,8 +186,10 @@ class CommentDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ReactionView(APIView):
+class ReactionView(ScopedWriteThrottleMixin, APIView):
     permission_classes = [IsAuthenticated]
+    throttle_scope = "reaction"
+    throttle_scope_methods = ("PUT", "DELETE")
 
     @extend_schema(request=ReactionInputSerializer, responses={200: ReactionSerializer})
     def put(self, request, post_id: int):
@@ -208,8 +220,9 @@ def _report_response(report, created: bool) -> Response:
     return Response(ReportSerializer(report).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
-class PostReportView(APIView):
+class PostReportView(ScopedWriteThrottleMixin, APIView):
     permission_classes = [IsAuthenticated]
+    throttle_scope = "report_create"
 
     @extend_schema(
         request=ReportInputSerializer,
@@ -223,8 +236,9 @@ class PostReportView(APIView):
         )
 
 
-class CommentReportView(APIView):
+class CommentReportView(ScopedWriteThrottleMixin, APIView):
     permission_classes = [IsAuthenticated]
+    throttle_scope = "report_create"
 
     @extend_schema(
         request=ReportInputSerializer,
@@ -247,8 +261,9 @@ class FeedView(APIView):
         return _as_response(request, pages.with_my_reactions(data, user=request.user))
 
 
-class FollowView(APIView):
+class FollowView(ScopedWriteThrottleMixin, APIView):
     permission_classes = [IsAuthenticated]
+    throttle_scope = "follow_create"
 
     @extend_schema(
         request=FollowInputSerializer,
@@ -279,7 +294,7 @@ class FollowView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TagListView(APIView):
+class TagListView(PublicReadDeadlineMixin, APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(parameters=PAGE_PARAMETERS, responses={200: TagPageSerializer}, summary="Tags with post counts")

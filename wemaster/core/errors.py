@@ -1,11 +1,12 @@
 """Domain errors and the one DRF exception handler that maps every error to the envelope.
 
 Every 4xx/5xx body is `{"code": ..., "detail": ...}` plus `"fields"` for validation
-errors (README, Architecture: Conventions). Services raise `DomainError` subclasses with a stable
+errors (docs/API.md, Errors). Services raise `DomainError` subclasses with a stable
 `code`; views never build error bodies by hand.
 """
 
 import logging
+import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -53,6 +54,31 @@ class ServiceUnavailable(DomainError):
     code = "service_unavailable"
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A backing service is unavailable; try again shortly."
+
+
+class QueryTimeout(ServiceUnavailable):
+    """A statement ran past the deadline of its read path (PUBLIC_READ_STATEMENT_TIMEOUT_MS) and
+    PostgreSQL cancelled it: the server is busy or the query too costly; the client may retry."""
+
+    code = "query_timeout"
+    default_detail = "The query took too long and was cancelled; try again shortly."
+
+
+class Throttled(DomainError):
+    """A rate limit a service enforces itself (e.g. new tags per user); `wait` seconds until the
+    next attempt may pass, sent as `Retry-After`."""
+
+    code = "throttled"
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Request was throttled."
+
+    def __init__(self, wait: float, detail: str | None = None):
+        self.wait = wait
+        super().__init__(detail or f"Request was throttled. Expected available in {math.ceil(wait)} seconds.")
+
+
+# SQLSTATE of a statement cancelled by `statement_timeout` (query_canceled).
+QUERY_CANCELED = "57014"
 
 
 class LockConflict(Conflict):
@@ -108,7 +134,9 @@ def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
 def error_response(exc: DomainError) -> Response:
     """The envelope response for a domain error, for views that answer an error without raising
     (e.g. to keep a recorded failed attempt committed)."""
-    return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+    wait = getattr(exc, "wait", None)
+    headers = {"Retry-After": str(math.ceil(wait))} if wait is not None else None
+    return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code, headers=headers)
 
 
 def _drf_code(exc: exceptions.APIException) -> str:
@@ -127,6 +155,9 @@ def api_exception_handler(exc, context):
         # A lock conflict that reached the view unretried: the database is up, the request collided.
         logger.warning("lock conflict reached the API", extra={"error": str(exc)})
         return error_response(LockConflict())
+    if isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) == QUERY_CANCELED:
+        logger.warning("statement cancelled by its timeout", extra={"error": str(exc)})
+        return error_response(QueryTimeout())
     if isinstance(exc, (OperationalError, InterfaceError)):
         # The database is unreachable: private and money data never fall back to a cache.
         logger.warning("database unavailable", extra={"error": str(exc)})
