@@ -6,7 +6,6 @@ import json
 import time
 import urllib.error
 import urllib.request
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -117,23 +116,14 @@ def test_open_websockets_are_summed_over_both_asgi_processes(live):
     assert _wait_for_value(live, baseline, gauge) == baseline
 
 
-def test_a_payout_paid_by_the_celery_worker_is_counted(live):
-    carol = live.data["carol"]
-    paid_before = _value(live.topology.scrape(), "wemaster_payouts_total", outcome="paid")
-    status, withdrawal = live.request(
-        "POST",
-        "/api/v1/earnings/withdrawals",
-        token=carol["token"],
-        body={"amount": "20.00", "payout_method": carol["payout_method"]},
-        headers={"Idempotency-Key": str(uuid.uuid4())},
-    )
-    assert status == 201, withdrawal
-    assert _wait_for_value(live, paid_before + 1, "wemaster_payouts_total", timeout=30, outcome="paid") == (
-        paid_before + 1
-    )
-    # The intents are read at scrape time (and kept a few seconds per process).
-    assert _wait_for_value(live, 0, "wemaster_intents_unresolved", kind="withdrawal") == 0
-    text = live.topology.scrape()
-    assert _value(text, "wemaster_payouts_total", outcome="failed") == 0
-    assert _value(text, "wemaster_collector_up", collector="celery_queues") == 1
-    assert _value(text, "wemaster_celery_queue_depth", queue="celery") == 0
+def test_every_process_of_the_topology_writes_into_the_merged_directory(live):
+    """The scrape lists each process that wrote series: both granian workers, both daphne
+    processes and the Celery worker (its pool children too once they ran a task)."""
+    roles = {}
+    for family in text_string_to_metric_families(live.topology.scrape()):
+        for sample in family.samples:
+            if sample.name == "wemaster_process_cpu_seconds_total":
+                roles.setdefault(sample.labels["role"], set()).add(sample.labels["pid"])
+    assert len(roles["web"]) == 2
+    assert len(roles["websocket"]) == 2
+    assert len(roles["worker"]) >= 1

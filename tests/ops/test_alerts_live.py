@@ -1,17 +1,24 @@
 """The alert rules against the real thing: Debian's Prometheus scrapes a live production topology
 (nginx, two granian workers, two daphne processes, a Celery worker, a throwaway Redis) every
-second with deploy/prometheus/'s scrape config and rules (each `for:` at 0s). Stopping Redis
-fires WemasterCacheBreakerOpen; starting it again resolves it."""
+second with deploy/prometheus/'s scrape config and rules (each `for:` at 0s). A payout the Celery
+worker makes shows in the same scrape as the web workers' requests; stopping Redis fires
+WemasterCacheBreakerOpen; starting it again resolves it."""
 
+import json
 import shutil
 import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 
 import pytest
+from rest_framework.authtoken.models import Token
 
+from earnings import services as earnings
 from reliability.live import LiveSystem
+from tests.earnings.conftest import fund_available
+from tests.lessons.factories import tutor_teaching
 from tests.ops.prometheus import PrometheusServer, dashboard_queries, grafana_to_promql, rules_without_waiting
 from tests.reliability.conftest import live_database_url, require_live
 
@@ -71,8 +78,27 @@ def _rules_evaluated_without_error(prometheus: PrometheusServer) -> bool:
     return bool(rules) and all(rule["health"] == "ok" for rule in rules)
 
 
-def test_the_breaker_alert_fires_when_redis_stops_and_resolves_when_it_returns(live_system):
+def _withdraw(base_url: str, *, token: str, payout_method: int) -> None:
+    request = urllib.request.Request(
+        f"{base_url}/api/v1/earnings/withdrawals",
+        data=json.dumps({"amount": "20.00", "payout_method": payout_method}).encode(),
+        headers={
+            "Authorization": f"Token {token}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": str(uuid.uuid4()),
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+
+
+def test_prometheus_sees_the_worker_and_the_breaker_alert_fire_and_resolve(live_system):
     system = live_system
+    tutor = tutor_teaching()
+    fund_available(tutor, 10_000)
+    method = earnings.payout_method_add(tutor=tutor, token="btok_ok")
+    token = Token.objects.create(user=tutor).key
     prometheus = PrometheusServer(
         target=f"127.0.0.1:{system.topology.ports['proxy']}",
         token=system.topology.metrics_token,
@@ -92,6 +118,9 @@ def test_the_breaker_alert_fires_when_redis_stops_and_resolves_when_it_returns(l
                 except urllib.error.HTTPError as exc:
                     pytest.fail(f"dashboard panel {title!r}: {exc.read().decode()}")
             assert prometheus.query("sum(wemaster_process_cpu_seconds_total) > 0"), "no process CPU series"
+            # The Celery worker pays a withdrawal; its counter is in the scrape of the web workers.
+            _withdraw(system.url, token=token, payout_method=method.pk)
+            assert prometheus.wait(lambda: prometheus.query('wemaster_payouts_total{outcome="paid"} == 1'), timeout=30)
 
             stopped = time.monotonic()
             system.redis.stop()

@@ -60,6 +60,17 @@ def test_an_address_outside_the_allow_list_is_403(api_client, settings):
     assert scrape(api_client, REMOTE_ADDR="2001:db8::1").status_code == 200
 
 
+def test_the_allow_list_checks_the_client_our_proxy_reports_never_a_forged_header(api_client, settings):
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOWED_ADDRESSES = ["10.0.0.0/8"]
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    # Through our nginx: the address nginx received the scrape from decides.
+    assert scrape(api_client, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.1.1.1").status_code == 200
+    assert scrape(api_client, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5").status_code == 403
+    # A client talking to a worker directly cannot choose its address with the header.
+    assert scrape(api_client, REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR="10.1.1.1").status_code == 403
+
+
 def test_with_both_set_both_are_required(api_client, settings):
     settings.METRICS_TOKEN = TOKEN
     settings.METRICS_ALLOWED_ADDRESSES = ["10.0.0.0/8"]

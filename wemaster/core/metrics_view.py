@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from wemaster.core import metrics
+from wemaster.core.client_ip import client_ip
 from wemaster.core.errors import error_body
 from wemaster.core.metrics_collectors import SCRAPE_TIME_SERIES
 
@@ -34,9 +35,9 @@ def allowed_networks(spec: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipa
 
 
 def client_address(request) -> str:
-    """The address the allow-list checks: the peer for now. Behind a proxy that is the proxy, so
-    production relies on the token until the trusted-proxy client address is used here."""
-    return request.META.get("REMOTE_ADDR", "")
+    """The address the allow-list checks: the client as our own proxies report it
+    (TRUSTED_PROXIES), never an address a client wrote into X-Forwarded-For itself."""
+    return client_ip(request)
 
 
 def _address_allowed(address: str, networks) -> bool:
