@@ -30,11 +30,12 @@ from community.api.serializers import (
     TagPageSerializer,
 )
 from wemaster.core.errors import NotFound
+from wemaster.core.pagination import PAGE_SIZE_DESCRIPTION, envelope
 from wemaster.core.throttles import ScopedWriteThrottleMixin
 
 PAGE_PARAMETERS = [
     OpenApiParameter("cursor", str, description="Opaque cursor from `next`/`previous`"),
-    OpenApiParameter("page_size", int, description=f"Items per page, at most {settings.MAX_PAGE_SIZE}"),
+    OpenApiParameter("page_size", int, description=PAGE_SIZE_DESCRIPTION.format(max=settings.MAX_PAGE_SIZE)),
 ]
 
 
@@ -56,11 +57,11 @@ def _page_args(request) -> dict:
 
 def _as_response(request, data: dict) -> Response:
     return Response(
-        {
-            "results": data["results"],
-            "next": KeysetPagination.link(request, data["next"]),
-            "previous": KeysetPagination.link(request, data["previous"]),
-        }
+        envelope(
+            data["results"],
+            next_url=KeysetPagination.link(request, data["next"]),
+            previous_url=KeysetPagination.link(request, data["previous"]),
+        )
     )
 
 

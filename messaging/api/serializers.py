@@ -29,9 +29,11 @@ class MessageEditSerializer(serializers.Serializer):
 
 
 class HistoryQuerySerializer(serializers.Serializer):
+    """The history cursors; the page size (`page_size`, or its older name `limit`) is read by
+    `wemaster.core.pagination.page_size_from` like on every list."""
+
     before = serializers.IntegerField(required=False, min_value=1)
     after = serializers.IntegerField(required=False, min_value=0)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=settings.MESSAGING_HISTORY_MAX_LIMIT)
 
     def validate(self, attrs):
         if "before" in attrs and "after" in attrs:
@@ -40,8 +42,13 @@ class HistoryQuerySerializer(serializers.Serializer):
 
 
 class HistorySerializer(serializers.Serializer):
+    """The list envelope; `next`/`previous` carry `before`/`after` cursors instead of `cursor`."""
+
     results = MessageSerializer(many=True)
-    has_more = serializers.BooleanField()
+    next = serializers.URLField(
+        allow_null=True, help_text="The page after this one in its direction (null at the end of history)."
+    )
+    previous = serializers.URLField(allow_null=True, help_text="The page back the other way (null on a first page).")
 
 
 class ParticipantSerializer(serializers.Serializer):

@@ -28,7 +28,7 @@ def test_another_students_payment_method_is_404(student_client, wallet, someone_
     for response in (student_client.patch(url, {"is_default": True}), student_client.delete(url)):
         assert response.status_code == 404 and response.json()["code"] == "not_found"
     assert PaymentMethod.objects.filter(pk=card.pk, is_default=True).exists()
-    assert student_client.get("/api/v1/wallet/payment-methods").json() == []
+    assert student_client.get("/api/v1/wallet/payment-methods").json()["results"] == []
 
 
 def test_another_students_transaction_is_404_and_never_listed(student_client, wallet, someone_else):

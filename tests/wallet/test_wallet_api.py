@@ -73,7 +73,8 @@ def test_payment_methods_attach_default_and_delete(student_client, wallet):
     assert master["is_default"] is False
     third = student_client.post("/api/v1/wallet/payment-methods", {"token": "tok_visa", "make_default": True}).json()
     listed = student_client.get("/api/v1/wallet/payment-methods").json()
-    assert [(m["id"], m["is_default"]) for m in listed] == [
+    assert listed["next"] is None and listed["previous"] is None
+    assert [(m["id"], m["is_default"]) for m in listed["results"]] == [
         (third["id"], True),
         (master["id"], False),
         (visa.json()["id"], False),

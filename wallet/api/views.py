@@ -76,11 +76,14 @@ class AutoReloadView(StudentWalletView):
         return Response(AutoReloadSerializer(wallet).data)
 
 
-class PaymentMethodListView(StudentWalletView):
-    @extend_schema(responses={200: PaymentMethodSerializer(many=True)})
-    def get(self, request):
-        methods = selectors.payment_method_list(student_id=request.user.id)
-        return Response(PaymentMethodSerializer(methods, many=True).data)
+class PaymentMethodListView(StudentWalletView, generics.ListAPIView):
+    """The caller's cards, newest first (`is_default` marks the one charged by default); POST
+    attaches one."""
+
+    serializer_class = PaymentMethodSerializer
+
+    def get_queryset(self):
+        return selectors.payment_method_list(student_id=self.request.user.id)
 
     @extend_schema(
         request=PaymentMethodCreateSerializer,
