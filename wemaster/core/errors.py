@@ -6,6 +6,7 @@ errors (README, Architecture: Conventions). Services raise `DomainError` subclas
 """
 
 import logging
+from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -158,16 +159,37 @@ def api_exception_handler(exc, context):
     return response
 
 
-def json_error_view(code: str, detail: str, status_code: int):
-    """Plain Django views for handler404/handler500: errors outside DRF keep the envelope."""
+# Codes and texts for errors Django answers itself (no route, DEBUG pages, handler404/500).
+_STATUS_ERRORS = {
+    400: ("bad_request", "Bad request."),
+    401: ("not_authenticated", "Authentication credentials were not provided."),
+    403: ("permission_denied", "You do not have permission to perform this action."),
+    404: ("not_found", "Not found."),
+    405: ("method_not_allowed", "Method not allowed."),
+    413: ("request_too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "The API accepts application/json bodies only."),
+    500: ("server_error", "Internal server error."),
+}
+
+
+def status_error_body(status_code: int) -> dict:
+    """The envelope for a bare HTTP status: the project's code where it has one, else the status
+    phrase in snake case (`bad_gateway`)."""
+    phrase = HTTPStatus(status_code).phrase
+    code, detail = _STATUS_ERRORS.get(status_code, (phrase.lower().replace(" ", "_").replace("-", "_"), f"{phrase}."))
+    return error_body(code, detail)
+
+
+def json_error_view(status_code: int):
+    """Plain Django views for handler400/403/404/500: errors outside DRF keep the envelope."""
 
     def view(request, exception=None):
-        return JsonResponse(error_body(code, detail), status=status_code)
+        return JsonResponse(status_error_body(status_code), status=status_code)
 
     return view
 
 
-handler400 = json_error_view("bad_request", "Bad request.", 400)
-handler403 = json_error_view("permission_denied", "You do not have permission to perform this action.", 403)
-handler404 = json_error_view("not_found", "Not found.", 404)
-handler500 = json_error_view("server_error", "Internal server error.", 500)
+handler400 = json_error_view(400)
+handler403 = json_error_view(403)
+handler404 = json_error_view(404)
+handler500 = json_error_view(500)
