@@ -31,6 +31,7 @@ from community.api.serializers import (
 )
 from wemaster.core.errors import NotFound
 from wemaster.core.pagination import PAGE_SIZE_DESCRIPTION, envelope
+from wemaster.core.serializers import reject_body
 from wemaster.core.throttles import ScopedWriteThrottleMixin
 
 PAGE_PARAMETERS = [
@@ -126,6 +127,7 @@ class PostDetailView(PublicReadMixin, APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, post_id: int):
+        reject_body(request)
         services.post_delete(post_id=post_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -173,6 +175,7 @@ class CommentDetailView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, post_id: int, comment_id: int):
+        reject_body(request)
         services.comment_delete(post_id=post_id, comment_id=comment_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -190,6 +193,7 @@ class ReactionView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, post_id: int):
+        reject_body(request)
         services.reaction_remove(post_id=post_id, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

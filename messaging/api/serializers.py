@@ -3,9 +3,9 @@ one representation REST and websocket frames share; these classes describe and c
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
 
 from messaging.events import message_as_dict
+from wemaster.core import serializers
 
 
 class MessageSerializer(serializers.Serializer):

@@ -19,6 +19,7 @@ from messaging.api.serializers import (
 )
 from messaging.events import message_as_dict
 from wemaster.core.pagination import PAGE_SIZE_DESCRIPTION, CursorPagination, envelope, page_size_from
+from wemaster.core.serializers import reject_body
 from wemaster.core.throttles import ScopedWriteThrottleMixin
 
 
@@ -64,6 +65,7 @@ class ConversationDetailView(APIView):
 class ConversationLeaveView(APIView):
     @extend_schema(request=None, responses={204: None}, summary="Leave a group conversation")
     def post(self, request, conversation_id: int):
+        reject_body(request)
         services.conversation_leave(user=request.user, conversation_id=conversation_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -145,6 +147,7 @@ class MessageDetailView(APIView):
 
     @extend_schema(responses={204: None}, summary="Soft delete (author only)")
     def delete(self, request, conversation_id: int, message_id: int):
+        reject_body(request)
         services.message_delete(user=request.user, conversation_id=conversation_id, message_id=message_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

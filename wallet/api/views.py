@@ -24,6 +24,7 @@ from wemaster.core.errors import NotFound, error_response
 from wemaster.core.idempotency import idempotent
 from wemaster.core.payments import CardDeclined
 from wemaster.core.schema import ErrorSerializer
+from wemaster.core.serializers import reject_body
 from wemaster.core.throttles import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -120,6 +121,7 @@ class PaymentMethodDetailView(StudentWalletView):
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted"), 404: ErrorSerializer})
     def delete(self, request, payment_method_id: int):
+        reject_body(request)
         services.payment_method_delete(payment_method=self.payment_method(payment_method_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 

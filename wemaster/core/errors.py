@@ -120,6 +120,28 @@ def _drf_code(exc: exceptions.APIException) -> str:
     return codes if isinstance(codes, str) else "error"
 
 
+def _leaf_codes(codes, path: str = ""):
+    """(dotted field path, DRF error code) for every leaf of `ValidationError.get_codes()`."""
+    if isinstance(codes, dict):
+        for name, inner in codes.items():
+            yield from _leaf_codes(inner, f"{path}.{name}" if path else str(name))
+    elif isinstance(codes, list):
+        for inner in codes:
+            yield from _leaf_codes(inner, path)
+    else:
+        yield path, codes
+
+
+def _validation_body(exc: exceptions.ValidationError, fields: dict) -> dict:
+    """`unknown_field` naming the fields when the body's only fault is fields the endpoint does
+    not take (wemaster.core.serializers), otherwise `validation_error`."""
+    leaves = list(_leaf_codes(exc.get_codes()))
+    if leaves and all(code == "unknown_field" for _, code in leaves):
+        names = ", ".join(sorted({path for path, _ in leaves}))
+        return error_body("unknown_field", f"Unknown fields: {names}.", fields)
+    return error_body("validation_error", "Invalid input.", fields)
+
+
 def api_exception_handler(exc, context):
     """DRF `EXCEPTION_HANDLER`: every error leaves as the project's error envelope."""
     if isinstance(exc, DomainError):
@@ -152,7 +174,7 @@ def api_exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = error_body("validation_error", "Invalid input.", fields)
+        response.data = _validation_body(exc, fields)
     else:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         response.data = error_body(_drf_code(exc), str(detail))

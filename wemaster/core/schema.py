@@ -8,13 +8,16 @@ shared conventions can answer anywhere (README, Architecture: Conventions), unle
 
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.openapi import AutoSchema
-from rest_framework import serializers
+
+from wemaster.core import serializers
 
 
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine code, e.g. `validation_error`, `not_found`.")
     detail = serializers.CharField()
-    fields = serializers.DictField(required=False, help_text="Field errors of a `validation_error`.")
+    fields = serializers.DictField(
+        required=False, help_text="Per-field messages of a `validation_error` or an `unknown_field`."
+    )
 
 
 COMMON = ("400", "401", "403", "404", "429", "503")
@@ -23,6 +26,15 @@ WITH_BODY = ("413", "415")
 
 
 class ApiAutoSchema(AutoSchema):
+    def _map_basic_serializer(self, serializer, direction):
+        # Bodies are strict (wemaster.core.serializers): the schema says so, so generated clients
+        # and schema-driven tests do not send fields the API refuses.
+        schema = super()._map_basic_serializer(serializer, direction)
+        serializer_class = serializer if isinstance(serializer, type) else type(serializer)
+        if direction == "request" and issubclass(serializer_class, serializers.StrictBodyMixin):
+            schema["additionalProperties"] = False
+        return schema
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         codes = list(COMMON)
