@@ -98,6 +98,13 @@ def test_a_declined_card_is_not_attached(student_client, wallet):
     assert not PaymentMethod.objects.exists()
 
 
+def test_an_unknown_card_token_is_invalid_token_not_declined(student_client, wallet):
+    response = student_client.post("/api/v1/wallet/payment-methods", {"token": "tok_nonsense"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_token" and "token" in response.json()["fields"]
+    assert not PaymentMethod.objects.exists()
+
+
 def test_payment_method_count_is_bounded(student_client, wallet, settings):
     settings.WALLET_MAX_PAYMENT_METHODS = 2
     for _ in range(2):
@@ -132,6 +139,22 @@ def test_top_up_outside_limits_or_malformed_is_400_and_stores_nothing(student_cl
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error" and "amount" in response.json()["fields"]
     assert not TopUp.objects.exists() and not get_gateway().records() and not IdempotencyKey.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "amount,message",
+    [
+        ("0", "Must be at least 5.00 USD."),
+        ("-5.00", "Must be at least 5.00 USD."),
+        ("1000.01", "Must be at most 1000.00 USD."),
+    ],
+)
+def test_top_up_limits_are_named_in_api_units(student_client, wallet, amount, message):
+    PaymentMethodFactory(wallet=wallet)
+    response = student_client.post("/api/v1/wallet/top-ups", {"amount": amount}, format="json")
+    assert response.json()["fields"] == {"amount": [message]}
+    settings_body = {"enabled": False, "threshold": "1.00", "amount": amount, "monthly_cap": "2000.00"}
+    assert student_client.put("/api/v1/wallet/auto-reload", settings_body).json()["fields"] == {"amount": [message]}
 
 
 def test_top_up_limits_come_from_settings(student_client, wallet, settings):
