@@ -91,19 +91,21 @@ class UnreadSerializer(serializers.Serializer):
     conversations = serializers.DictField(child=serializers.IntegerField(), help_text='{"<conversation id>": count}')
 
 
-class SendFrameSerializer(MessageInputSerializer):
+class FrameSerializer(serializers.Serializer):
+    """A websocket frame: strict like a REST body, so `type` (which the consumer dispatched on) is
+    one of its fields and anything else is refused."""
+
+    type = serializers.CharField()
+    conversation = serializers.IntegerField(min_value=1)
+
+
+class SendFrameSerializer(FrameSerializer, MessageInputSerializer):
     """Websocket `{"type": "message.send", "conversation", "body", "client_id"?}`."""
 
-    conversation = serializers.IntegerField(min_value=1)
 
-
-class TypingFrameSerializer(serializers.Serializer):
+class TypingFrameSerializer(FrameSerializer):
     """Websocket `{"type": "typing", "conversation"}`."""
 
-    conversation = serializers.IntegerField(min_value=1)
 
-
-class ReadFrameSerializer(ReadSerializer):
+class ReadFrameSerializer(FrameSerializer, ReadSerializer):
     """Websocket `{"type": "read", "conversation", "message_id"}`."""
-
-    conversation = serializers.IntegerField(min_value=1)
