@@ -1,4 +1,4 @@
-"""Chat websocket (README, Messaging): one connection per client, one group per user.
+"""Chat websocket (docs/ARCHITECTURE.md, Websockets and events): one connection per client, one group per user.
 
 Delivery without loss or duplicates across a reconnect: the consumer joins the user's
 group before anything else, then replays the stored events above `?since=` in batches,

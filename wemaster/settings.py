@@ -282,7 +282,7 @@ else:
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# django-cachalot caches ORM reads of read-mostly tables only (README, Caching and resilience).
+# django-cachalot caches ORM reads of read-mostly tables only (docs/ARCHITECTURE.md, Caching).
 CACHALOT_ENABLED = CACHES_ENABLED and env.bool("CACHALOT_ENABLED", default=True)
 CACHALOT_TIMEOUT = env.int("CACHALOT_TIMEOUT", default=600)
 CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
@@ -296,7 +296,7 @@ CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
 )
 CACHALOT_UNCACHABLE_TABLES = frozenset({"django_migrations", "django_session"})
 # Only reads of the primary are cached (and served from the cache): a replica may not have
-# replayed the write whose invalidation an entry would otherwise outlive (README, Read replicas).
+# replayed the write whose invalidation an entry would otherwise outlive (docs/ARCHITECTURE.md, Read replicas).
 CACHALOT_DATABASES = frozenset({"default"})
 
 
@@ -391,8 +391,29 @@ AUTH_TOKEN_CACHE_TTL = env.int("AUTH_TOKEN_CACHE_TTL", default=300)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "WeMaster API",
-    "DESCRIPTION": "Tutoring marketplace backend: wallet, lessons, earnings, messaging, community.",
+    "DESCRIPTION": (
+        "REST API of the WeMaster tutoring marketplace: students keep a prepaid wallet and book lessons, "
+        "tutors earn and withdraw, everyone chats and meets in the community.\n\n"
+        "Authenticate with the header `Authorization: Token <key>`; the key comes from "
+        "`POST /api/v1/auth/register` or `POST /api/v1/auth/token` (use *Authorize* above). "
+        "Bodies and answers are JSON, money is a decimal string such as `\"12.50\"`, times are ISO-8601 UTC, "
+        "and every error is `{\"code\", \"detail\", \"fields\"?}`. Conventions, error codes, the chat "
+        "websocket and the sandbox payment tokens: `docs/API.md` in the repository."
+    ),
     "VERSION": "1.0.0",
+    # The token is the API's one scheme (the first authentication class); the session cookie
+    # serves the browsable API and admin only, so it stays out of the schema.
+    "AUTHENTICATION_WHITELIST": REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"][:1],
+    # One tag per area of the API; wemaster.core.schema gives each operation its tag by path.
+    "TAGS": [
+        {"name": "accounts", "description": "Registration, tokens, passwords, your profile, the tutor directory."},
+        {"name": "wallet", "description": "Students' prepaid wallet: cards, top-ups, history, auto-reload, refunds."},
+        {"name": "lessons", "description": "Booking, cancelling, completing and disputing lessons."},
+        {"name": "earnings", "description": "Tutors' earnings, analytics, payout methods and withdrawals."},
+        {"name": "messaging", "description": "Conversations, messages, read pointers and unread counts."},
+        {"name": "community", "description": "Posts, comments, reactions, follows, feeds and tags."},
+        {"name": "operations", "description": "Service checks for clients and load tests."},
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SWAGGER_UI_DIST": "SIDECAR",

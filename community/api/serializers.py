@@ -1,4 +1,4 @@
-"""Shapes of the community API (README, Community). Input serializers check shape only;
+"""Shapes of the community API (docs/API.md, Community). Input serializers check shape only;
 services normalize and enforce the rules (tag count, reply depth, ownership)."""
 
 from django.conf import settings

@@ -1,4 +1,4 @@
-"""Community endpoints (README, Community). Reads are public, writes need a token; views
+"""Community endpoints (docs/API.md, Community). Reads are public, writes need a token; views
 validate, call one service or page builder, and serialize."""
 
 from django.conf import settings

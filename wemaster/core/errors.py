@@ -1,7 +1,7 @@
 """Domain errors and the one DRF exception handler that maps every error to the envelope.
 
 Every 4xx/5xx body is `{"code": ..., "detail": ...}` plus `"fields"` for validation
-errors (README, Architecture: Conventions). Services raise `DomainError` subclasses with a stable
+errors (docs/API.md, Errors). Services raise `DomainError` subclasses with a stable
 `code`; views never build error bodies by hand.
 """
 

@@ -1,4 +1,4 @@
-// WeMaster chat console: a thin client of the public REST + websocket contract (README, Messaging).
+// WeMaster chat console: a thin client of the public REST + websocket contract (docs/API.md).
 // Message bodies are only ever inserted with textContent: HTML is shown as text, never run.
 "use strict";
 
