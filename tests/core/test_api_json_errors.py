@@ -59,3 +59,14 @@ def test_paths_outside_the_api_keep_django_pages(client_in_mode, settings):
     assert response.status_code == 404
     expected = "text/html" if settings.DEBUG else "application/json"  # the handler404 of the project
     assert response["Content-Type"].startswith(expected)
+
+
+@pytest.mark.parametrize(
+    "status,code,detail",
+    [(410, "bad_request", "Gone."), (502, "server_error", "Bad Gateway."), (404, "not_found", "Not found.")],
+)
+def test_a_status_without_its_own_code_answers_the_generic_one_of_its_class(status, code, detail):
+    from wemaster.core.errors import status_error_body
+
+    body = status_error_body(status)
+    assert (body["code"], body["detail"]) == (code, detail)

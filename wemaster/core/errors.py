@@ -6,6 +6,7 @@ errors (docs/API.md, Errors). Services raise `DomainError` subclasses with a sta
 """
 
 import logging
+from dataclasses import dataclass
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -181,25 +182,33 @@ def api_exception_handler(exc, context):
     return response
 
 
+@dataclass(frozen=True)
+class StatusError:
+    code: str
+    detail: str
+
+
 # Codes and texts for errors Django answers itself (no route, DEBUG pages, handler404/500).
 _STATUS_ERRORS = {
-    400: ("bad_request", "Bad request."),
-    401: ("not_authenticated", "Authentication credentials were not provided."),
-    403: ("permission_denied", "You do not have permission to perform this action."),
-    404: ("not_found", "Not found."),
-    405: ("method_not_allowed", "Method not allowed."),
-    413: ("request_too_large", "The request body is too large."),
-    415: ("unsupported_media_type", "The API accepts application/json bodies only."),
-    500: ("server_error", "Internal server error."),
+    400: StatusError(code="bad_request", detail="Bad request."),
+    401: StatusError(code="not_authenticated", detail="Authentication credentials were not provided."),
+    403: StatusError(code="permission_denied", detail="You do not have permission to perform this action."),
+    404: StatusError(code="not_found", detail="Not found."),
+    405: StatusError(code="method_not_allowed", detail="Method not allowed."),
+    413: StatusError(code="request_too_large", detail="The request body is too large."),
+    415: StatusError(code="unsupported_media_type", detail="The API accepts application/json bodies only."),
+    500: StatusError(code="server_error", detail="Internal server error."),
 }
 
 
 def status_error_body(status_code: int) -> dict:
-    """The envelope for a bare HTTP status: the project's code where it has one, else the status
-    phrase in snake case (`bad_gateway`)."""
-    phrase = HTTPStatus(status_code).phrase
-    code, detail = _STATUS_ERRORS.get(status_code, (phrase.lower().replace(" ", "_").replace("-", "_"), f"{phrase}."))
-    return error_body(code, detail)
+    """The envelope for a bare HTTP status. A status without its own code answers the generic one
+    of its class (`bad_request`, `server_error`) with the status phrase as the detail."""
+    error = _STATUS_ERRORS.get(status_code)
+    if error is None:
+        generic = _STATUS_ERRORS[500 if status_code >= 500 else 400]
+        error = StatusError(code=generic.code, detail=f"{HTTPStatus(status_code).phrase}.")
+    return error_body(error.code, error.detail)
 
 
 def json_error_view(status_code: int):
