@@ -78,9 +78,7 @@ class CursorPagination(pagination.CursorPagination):
         return page_size_from(request, self.page_size_query_param, default=self.page_size)
 
     def get_paginated_response(self, data):
-        return Response(
-            envelope(data, next_url=self.get_next_link(), previous_url=self.get_previous_link())
-        )
+        return Response(envelope(data, next_url=self.get_next_link(), previous_url=self.get_previous_link()))
 
     def get_paginated_response_schema(self, schema):
         return envelope_schema(schema)
