@@ -356,7 +356,7 @@ class Bench:
         with psycopg.connect(self.database_url) as connection:
             for depth in depth_points(big["count"]):
                 before = big["last"] - depth + 1
-                path = base + ("?limit=50" if depth == 0 else f"?limit=50&before={before}")
+                path = base + ("?page_size=50" if depth == 0 else f"?page_size=50&before={before}")
                 result = self.load(path, tokens=token, connections=4, seconds=max(2, self.profile["seconds"] // 2))
                 keyset.append((depth, result["p95_ms"]))
                 offset_sql.append((depth, self.sql_p95(connection, self.offset_query(big["id"], depth))))

@@ -40,6 +40,7 @@ from earnings.models import (
 from wemaster.core import metrics
 from wemaster.core.cache import invalidate_tags
 from wemaster.core.errors import NotFound
+from wemaster.core.money import format_minor
 from wemaster.core.payments import (
     AMOUNT_MISMATCH,
     GatewayUnavailable,
@@ -305,7 +306,8 @@ def earning_mark_refunded(*, earning: Earning, now: datetime | None = None) -> E
 def payout_method_add(*, tutor, token: str, make_default: bool = False) -> PayoutMethod:
     """Attach a tokenized bank account (the provider validates it first, outside any transaction).
 
-    Raises PayoutMethodRejected for a token the gateway refuses, GatewayUnavailable.
+    Raises InvalidToken for a token the provider does not know, PayoutMethodRejected for one it
+    refuses, GatewayUnavailable.
     """
     try:
         details = get_gateway().bank_details(token=token)
@@ -363,9 +365,8 @@ def withdrawal_request(*, tutor, amount: int, payout_method_id: int) -> Withdraw
     race-proof: two concurrent requests cannot both insert an in-flight row).
     """
     if amount < settings.EARNINGS_MIN_PAYOUT_MINOR:
-        raise BelowMinimumPayout(
-            fields={"amount": [f"The minimum payout is {settings.EARNINGS_MIN_PAYOUT_MINOR} cents."]}
-        )
+        minimum = f"{format_minor(settings.EARNINGS_MIN_PAYOUT_MINOR)} {settings.CURRENCY}"
+        raise BelowMinimumPayout(fields={"amount": [f"The minimum payout is {minimum}."]})
     method = PayoutMethod.objects.filter(pk=payout_method_id, tutor=tutor).first()
     if method is None:
         raise NotFound("Payout method not found.")

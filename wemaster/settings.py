@@ -75,6 +75,7 @@ MIDDLEWARE = [
     # Oversized headers and query strings are refused before anything reads a cache or the database.
     "wemaster.core.request_limits.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "wemaster.core.middleware.ApiJsonErrorMiddleware",
     "wemaster.core.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -618,7 +619,6 @@ CELERY_BEAT_SCHEDULE.update(
 MESSAGING_MAX_BODY_CHARS = env.int("MESSAGING_MAX_BODY_CHARS", default=5000)
 MESSAGING_MAX_GROUP_MEMBERS = env.int("MESSAGING_MAX_GROUP_MEMBERS", default=50)
 MESSAGING_HISTORY_DEFAULT_LIMIT = env.int("MESSAGING_HISTORY_DEFAULT_LIMIT", default=50)
-MESSAGING_HISTORY_MAX_LIMIT = env.int("MESSAGING_HISTORY_MAX_LIMIT", default=100)
 MESSAGING_UNREAD_CACHE_TTL = env.int("MESSAGING_UNREAD_CACHE_TTL", default=300)
 MESSAGING_TYPING_THROTTLE_SECONDS = env.int("MESSAGING_TYPING_THROTTLE_SECONDS", default=3)
 MESSAGING_EVENT_RETENTION_HOURS = env.int("MESSAGING_EVENT_RETENTION_HOURS", default=24)

@@ -3,9 +3,9 @@ services normalize and enforce the rules (tag count, reply depth, ownership)."""
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
 
 from community.models import TAG_MAX_LENGTH, Comment, Post, PostKind, ReactionKind, Report, Tag
+from wemaster.core import serializers
 
 
 class AuthorSerializer(serializers.Serializer):

@@ -34,11 +34,13 @@ from community.api.serializers import (
 from wemaster.core.client_ip import client_ip
 from wemaster.core.deadlines import PublicReadDeadlineMixin
 from wemaster.core.errors import NotFound
+from wemaster.core.pagination import PAGE_SIZE_DESCRIPTION, envelope
+from wemaster.core.serializers import reject_body
 from wemaster.core.throttles import ScopedWriteThrottleMixin, expensive_read_slot
 
 PAGE_PARAMETERS = [
     OpenApiParameter("cursor", str, description="Opaque cursor from `next`/`previous`"),
-    OpenApiParameter("page_size", int, description=f"Items per page, at most {settings.MAX_PAGE_SIZE}"),
+    OpenApiParameter("page_size", int, description=PAGE_SIZE_DESCRIPTION.format(max=settings.MAX_PAGE_SIZE)),
 ]
 
 
@@ -61,11 +63,11 @@ def _page_args(request) -> dict:
 
 def _as_response(request, data: dict) -> Response:
     return Response(
-        {
-            "results": data["results"],
-            "next": KeysetPagination.link(request, data["next"]),
-            "previous": KeysetPagination.link(request, data["previous"]),
-        }
+        envelope(
+            data["results"],
+            next_url=KeysetPagination.link(request, data["next"]),
+            previous_url=KeysetPagination.link(request, data["previous"]),
+        )
     )
 
 
@@ -133,6 +135,7 @@ class PostDetailView(PublicReadMixin, APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, post_id: int):
+        reject_body(request)
         services.post_delete(post_id=post_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -182,6 +185,7 @@ class CommentDetailView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, post_id: int, comment_id: int):
+        reject_body(request)
         services.comment_delete(post_id=post_id, comment_id=comment_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -201,6 +205,7 @@ class ReactionView(ScopedWriteThrottleMixin, APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, post_id: int):
+        reject_body(request)
         services.reaction_remove(post_id=post_id, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

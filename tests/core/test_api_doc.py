@@ -49,8 +49,6 @@ PENDING_IN_OTHER_BRANCHES = {
     ("GET", "/api/v1/earnings/refund-requests/{}"),
 }
 PENDING_CODES_IN_OTHER_BRANCHES = {
-    "unknown_field",
-    "invalid_token",
     "invalid_reset_token",
     "tutor_not_bookable",
     "frame_too_large",

@@ -20,7 +20,8 @@
 from drf_spectacular.drainage import get_override
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from rest_framework import serializers
+
+from wemaster.core import serializers
 
 API_PREFIX = "/api/v1/"
 
@@ -42,7 +43,9 @@ TAG_BY_SEGMENT = {
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine code, e.g. `validation_error`, `not_found`.")
     detail = serializers.CharField(help_text="Human-readable explanation.")
-    fields = serializers.DictField(required=False, help_text="Field errors of a `validation_error`.")
+    fields = serializers.DictField(
+        required=False, help_text="Per-field messages of a `validation_error` or an `unknown_field`."
+    )
 
 
 COMMON = ("400", "401", "403", "404", "429", "503")
@@ -75,6 +78,11 @@ class ApiAutoSchema(AutoSchema):
             mapped["description"] = explicit
         else:
             mapped.pop("description", None)
+        # Bodies are strict (wemaster.core.serializers): the schema says so, so generated clients
+        # and schema-driven tests do not send fields the API refuses.
+        serializer_class = serializer if isinstance(serializer, type) else type(serializer)
+        if direction == "request" and issubclass(serializer_class, serializers.StrictBodyMixin):
+            mapped["additionalProperties"] = False
         return mapped
 
     def _get_response_bodies(self, direction="response"):
