@@ -12,6 +12,7 @@ to available repays the receivable first (`tutor_credit_legs`).
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -36,6 +37,7 @@ from earnings.models import (
     WithdrawalStatus,
     new_provider_key,
 )
+from wemaster.core import metrics
 from wemaster.core.cache import invalidate_tags
 from wemaster.core.errors import NotFound
 from wemaster.core.money import format_minor
@@ -391,6 +393,21 @@ class PayoutOutcome:
     ALREADY_DONE = "already_done"
 
 
+def _count_outcome(pay_out):
+    """Count every payout attempt by outcome (`wemaster_payouts_total`, docs/OPERATIONS.md): paid,
+    failed, or pending while the provider's answer is not final (RETRY). Counted after the
+    settling transaction, so a transaction re-run for a lock conflict counts once."""
+
+    @wraps(pay_out)
+    def counted(**kwargs) -> str:
+        outcome = pay_out(**kwargs)
+        metrics.payout_settled("pending" if outcome == PayoutOutcome.RETRY else outcome)
+        return outcome
+
+    return counted
+
+
+@_count_outcome
 def withdrawal_pay_out(*, withdrawal_id: int) -> str:
     """Pay one withdrawal through the provider, exactly once.
 

@@ -492,6 +492,8 @@ DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=0
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Prometheus scrapes the hosts from inside the network, over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -510,6 +512,29 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- metrics: who may read /metrics, and what the scrape-time collectors may cost ----------------
+# A bearer token and/or an allow-list of addresses (CIDR networks). Development is open to the
+# loopback addresses; production refuses every scrape until one of the two is set
+# (wemaster/core/metrics_view.py, docs/OPERATIONS.md).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_ADDRESSES = env.list(
+    "METRICS_ALLOWED_ADDRESSES", default=[] if PRODUCTION else ["127.0.0.1/32", "::1/128"]
+)
+for _network in METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_ADDRESSES: {_network!r} is not an address or CIDR network"
+        ) from None
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN: use at least 16 characters (e.g. `openssl rand -hex 32`)")
+# Queue depth, intents and connections are read at most this often per process, each read
+# bounded by its timeout.
+METRICS_COLLECTOR_CACHE_SECONDS = env.float("METRICS_COLLECTOR_CACHE_SECONDS", default=5.0)
+METRICS_BROKER_TIMEOUT_SECONDS = env.float("METRICS_BROKER_TIMEOUT_SECONDS", default=0.5)
+METRICS_DB_TIMEOUT_MS = env.int("METRICS_DB_TIMEOUT_MS", default=1000)
 
 
 # --- business limits (a business person may change these) --------------------------------------
