@@ -1,4 +1,4 @@
-"""Chat websocket (README, Messaging): one connection per client, one group per user.
+"""Chat websocket (docs/ARCHITECTURE.md, Websockets and events): one connection per client, one group per user.
 
 Delivery without loss or duplicates across a reconnect: the consumer joins the user's
 group before anything else, then replays the stored events above `?since=` in batches,
@@ -44,7 +44,7 @@ from messaging import selectors, services, sockets
 from messaging.api.serializers import ReadFrameSerializer, SendFrameSerializer, TypingFrameSerializer
 from messaging.errors import FrameParseError, FrameTooLarge, Throttled, UnknownFrame
 from messaging.events import CONVERSATION_READ, frame, user_group
-from wemaster.core import authentication, revocation
+from wemaster.core import authentication, metrics, revocation
 from wemaster.core.channels_auth import CLOSE_UNAUTHENTICATED
 from wemaster.core.db_router import routing_scope
 from wemaster.core.errors import DomainError, ValidationFailed
@@ -155,6 +155,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         # Join first: every event and revocation committed from now on reaches this channel.
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept(subprotocol=subprotocol)
+        metrics.websocket_opened(self)
         opened = await database_sync_to_async(self._open_session)()
         if opened is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -190,6 +191,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await super().close(code=code, reason=reason)
 
     async def disconnect(self, code):
+        metrics.websocket_closed(self)
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
         if self.idle_watch is not None:

@@ -1,5 +1,6 @@
-"""Websocket handshake (README, Messaging: "Websocket handshake"): bounded inputs, the Origin
-rule, the token from the query or the subprotocol, and every refusal as a close code.
+"""Websocket handshake (docs/API.md, Websocket; README, Messaging: "Websocket handshake"):
+bounded inputs, the Origin rule, the token from the query or the subprotocol, and every refusal
+as a close code.
 
 Browsers cannot read an HTTP status refused during the upgrade, so every refusal accepts
 first and closes at once with a code the client can act on: 4400 (handshake too large),
