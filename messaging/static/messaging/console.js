@@ -163,7 +163,7 @@ function handleEvent(event) {
   }
 }
 
-// Close codes after which reconnecting cannot help (README, Messaging: "Websocket handshake").
+// Close codes after which reconnecting cannot help (docs/API.md, Websocket).
 const FINAL_CLOSES = {
   4401: "signed out: sign in again",
   4403: "this page's origin is not allowed",
