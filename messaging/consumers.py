@@ -35,10 +35,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs
 
-from asgiref.sync import sync_to_async
 from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import connections
 
 from messaging import selectors, services, sockets
 from messaging.api.serializers import ReadFrameSerializer, SendFrameSerializer, TypingFrameSerializer
@@ -60,19 +60,36 @@ _ECHOED_FIELDS = ("type", "conversation", "client_id")
 _ECHOED_TEXT_MAX = 100
 
 
+class _OffTheDatabaseThread(DatabaseSyncToAsync):
+    """A call on a thread pool rather than channels' one database thread, which leaves no database
+    connection with the pool's thread: Django's `close_old_connections` alone was seen to keep
+    one open there (the test database could then not be dropped), and a long-lived thread must not
+    hold a connection between calls."""
+
+    def __init__(self, function, executor=None):
+        super().__init__(function, thread_sensitive=False, executor=executor)
+
+    def thread_handler(self, loop, *args, **kwargs):
+        try:
+            return super().thread_handler(loop, *args, **kwargs)
+        finally:
+            connections.close_all()
+
+
 # Replays read on threads of their own rather than on channels' one database thread, where a
 # socket replaying a long history would hold up every other socket's handshake and frames; two
 # of them, so replays decoding large events cannot starve the event loop of the interpreter
-# either (each call hands its connection back to the pool: CONN_MAX_AGE is 0).
+# either.
 _REPLAY_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ws-replay")
-_events_after = DatabaseSyncToAsync(selectors.events_after, thread_sensitive=False, executor=_REPLAY_THREADS)
+_events_after = _OffTheDatabaseThread(selectors.events_after, executor=_REPLAY_THREADS)
 
 
 def _off_the_database_thread(function):
     """Redis-only work (the session version, the socket count) runs on the loop's thread pool,
-    never queued behind the database calls of every socket on channels' one database thread:
-    a ping is answered at once while replays are read."""
-    return sync_to_async(function, thread_sensitive=False)
+    never queued behind the database calls of every socket on channels' one database thread: a
+    ping is answered at once while replays are read. (A cache call that recovers from an outage
+    runs the breaker's recovery hooks, which may use the database.)"""
+    return _OffTheDatabaseThread(function)
 
 
 def _since(scope) -> int | None:

@@ -17,12 +17,12 @@ import time
 
 from django.conf import settings
 from django.core.cache import caches
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
-_CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
+# Any Redis failure, a demoted master's ReadOnlyError during a failover included.
+_REDIS_ERRORS = (RedisError, ConnectionError, TimeoutError)
 
 
 def _ttl() -> int:
@@ -38,7 +38,7 @@ def _on_user_set(user_id: int, call, *, default):
         return default
     try:
         return call(client.get_client(write=True), cache.make_key(f"messaging:ws-sockets:{user_id}"))
-    except _CONNECTION_ERRORS as exc:
+    except _REDIS_ERRORS as exc:
         logger.warning("websocket count skipped: redis unavailable", extra={"user_id": user_id, "error": repr(exc)})
         return default
 
