@@ -465,3 +465,41 @@ def test_password_reset_requests_are_limited_per_account(settings, django_captur
         ]
     assert statuses == [204, 204, 429]
     assert len(mail.outbox) == 2
+
+
+def test_staff_revoke_a_token_in_the_admin_which_signs_the_device_out(client, django_capture_on_commit_callbacks):
+    student = StudentFactory()
+    phone, laptop = warmed(token_for(student, name="phone")), warmed(token_for(student, name="laptop"))
+    phone_id = DeviceToken.objects.get(user=student, name="phone").pk
+    client.force_login(StudentFactory(is_staff=True, is_superuser=True))
+    page = client.get("/admin/accounts/devicetoken/").content.decode()
+    assert "phone" in page and DeviceToken.objects.get(pk=phone_id).digest not in page
+    listener = Listener(student.id)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/accounts/devicetoken/", {"action": "revoke", "_selected_action": [phone_id]}, follow=True
+        )
+    assert "1 token(s) revoked." in response.content.decode()
+    assert listener.revoked_keys() == [token_key_of(phone)]
+    assert not works(phone) and works(laptop)
+
+
+def test_seed_demo_prints_a_working_token_per_login_and_replaces_the_last_runs():
+    import io
+
+    from django.core.management import call_command
+
+    def printed_tokens() -> dict[str, str]:
+        out = io.StringIO()
+        call_command("seed_demo", stdout=out, stderr=io.StringIO())
+        rows = [line.split() for line in out.getvalue().splitlines() if "@" in line]
+        return {email: token for _role, email, _password, token in rows}
+
+    first = printed_tokens()
+    second = printed_tokens()
+    assert set(first) == set(second) and len(first) >= 7
+    for email, token in second.items():
+        response = with_token(token).get(ME)
+        assert response.status_code == 200 and response.json()["email"] == email
+        assert not works(first[email])
+        assert DeviceToken.objects.filter(user__email=email, name="seed_demo").count() == 1

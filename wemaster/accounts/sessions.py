@@ -36,6 +36,14 @@ def token_create(*, user: User, name: str = "") -> tuple[DeviceToken, str]:
     return DeviceToken.objects.create(user=user, name=name, last_used=timezone.now())
 
 
+@transaction.atomic
+def token_replace(*, user: User, name: str) -> str:
+    """A new token for the device called `name`, revoking the tokens that device had: for a
+    device that knows it signs in again (the demo seed, printing one usable token per run)."""
+    _revoke_each(user.id, DeviceToken.objects.filter(user_id=user.id, name=name))
+    return token_create(user=user, name=name)[1]
+
+
 def tokens_of(*, user_id: int) -> QuerySet[DeviceToken]:
     """The user's live tokens, newest first, without their digests."""
     return (

@@ -7,7 +7,9 @@ shared conventions can answer anywhere (README, Architecture: Conventions), unle
 """
 
 from drf_spectacular.authentication import SessionScheme
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import serializers
 
 
@@ -38,3 +40,16 @@ class PrimarySessionScheme(SessionScheme):
     """The session cookie, documented as DRF's (only the database it is read from differs)."""
 
     target_class = "wemaster.core.authentication.PrimarySessionAuthentication"
+
+
+class DeviceTokenScheme(OpenApiAuthenticationExtension):
+    """`Authorization: Token <token>`: the device tokens of knox, under the name DRF's token
+    scheme had (`tokenAuth`), so clients' Authorize settings keep working."""
+
+    target_class = "wemaster.core.authentication.CachedTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=self.target.authenticate_header(None)
+        )
