@@ -12,7 +12,7 @@ from wemaster.accounts.models import User
 
 def password_reset_mail_send(user: User) -> None:
     """Mail `user` a password reset link: Django's token generator, so the link expires after
-    `PASSWORD_RESET_TIMEOUT` and dies once the password changes (or the user logs in)."""
+    `PASSWORD_RESET_TIMEOUT` and dies once the password changes."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     context = {

@@ -23,10 +23,12 @@ request's user for read-your-writes (`db_router.scope_user`).
 
 import re
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import caches
 from django.db.models import Q
 from knox.auth import TokenAuthentication
@@ -47,6 +49,20 @@ LEGACY_TOKEN_LENGTH = 40
 _HEX = re.compile(r"[0-9a-f]+")
 _NEGATIVE_PREFIX = "auth:token-unknown:"
 _SLIDE_PREFIX = "auth:token-slide:"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInUse:
+    """`request.auth` of a token-authenticated request: which token it is (not read from the
+    database; building a model instance here would cost more than the cached lookup)."""
+
+    id: int
+    token_key: str
+    user_id: int
+
+    @property
+    def pk(self) -> int:
+        return self.id
 
 
 class UnknownToken(Exception):
@@ -128,9 +144,8 @@ def _user(fields: dict):
     return model.from_db("default", names, [fields[name] for name in names])
 
 
-def authenticate_token(raw: str):
-    """(user, token) for a live token of an active user, else None. The token instance carries
-    `id`, `digest`, `token_key` and `user_id` only (it is not read from the database)."""
+def authenticate_token(raw: str) -> tuple[AbstractBaseUser, TokenInUse] | None:
+    """(user, token in use) for a live token of an active user, else None."""
     if not well_formed(raw):
         return None
     digest = hash_token(raw)
@@ -151,10 +166,7 @@ def authenticate_token(raw: str):
         return None
     _slide(identity, digest, now)
     user = _user(identity["user"])
-    # Only ids: assigning `token.user` would ask the router for a write database and pin the
-    # request's reads to the primary.
-    token = get_token_model()(id=identity["token"], digest=digest, token_key=token_key_of(raw), user_id=user.id)
-    return user, token
+    return user, TokenInUse(id=identity["token"], token_key=token_key_of(raw), user_id=user.id)
 
 
 def user_for_token(key: str):

@@ -21,7 +21,7 @@ from wemaster.accounts.api.auth_serializers import (
     TokenInputSerializer,
     TokenOutputSerializer,
 )
-from wemaster.accounts.models import DeviceToken
+from wemaster.core.authentication import TokenInUse
 from wemaster.core.db_router import scope_user
 from wemaster.core.schema import ErrorSerializer
 from wemaster.core.throttles import AccountRateThrottle, ScopedRateThrottle, ScopedWriteThrottleMixin
@@ -41,7 +41,7 @@ def _device_name(request, data: dict) -> str:
 
 def _current_token_id(request) -> int | None:
     """The id of the token the request authenticated with; None under session authentication."""
-    return request.auth.pk if isinstance(request.auth, DeviceToken) else None
+    return request.auth.id if isinstance(request.auth, TokenInUse) else None
 
 
 @extend_schema(tags=["accounts"])

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from wemaster.accounts.models import DEVICE_NAME_MAX_LENGTH, DeviceToken, Role
+from wemaster.core.authentication import TokenInUse
 
 PASSWORD_MAX_LENGTH = 128
 
@@ -60,7 +61,7 @@ class DeviceTokenSerializer(serializers.ModelSerializer):
 
     def get_current(self, token) -> bool:
         auth = self.context["request"].auth
-        return isinstance(auth, DeviceToken) and auth.pk == token.pk
+        return isinstance(auth, TokenInUse) and auth.id == token.pk
 
 
 class PasswordChangeSerializer(serializers.Serializer):
