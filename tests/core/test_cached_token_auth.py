@@ -264,3 +264,22 @@ def test_authtoken_keys_are_carried_over_hashed_and_their_table_dropped():
     )
     assert token.expiry > timezone.now()
     assert with_token(legacy_key).get(ME).status_code == 200
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_revoked_tokens_leave_no_tag_key_each_behind(monkeypatch, django_capture_on_commit_callbacks):
+    """Tag versions never expire, so tags are per bucket of digests: logging in and out a
+    hundred times leaves at most as many tag keys as there are buckets."""
+    from django_redis import get_redis_connection
+
+    monkeypatch.setattr(authentication, "TOKEN_TAG_BUCKET_DIGITS", 1)  # 16 buckets
+    student = StudentFactory()
+    for _ in range(100):
+        raw = token_for(student)
+        assert with_token(raw).get(ME).status_code == 200
+        with django_capture_on_commit_callbacks(execute=True):
+            assert with_token(raw).post("/api/v1/auth/logout").status_code == 204
+        assert with_token(raw).get(ME).status_code == 401
+    tags = list(get_redis_connection("default").scan_iter(match="*tagv:auth:*"))
+    assert 0 < len(tags) <= 16

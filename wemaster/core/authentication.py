@@ -47,6 +47,8 @@ IDENTITY_FIELDS = ("id", "email", "role", "display_name", "is_active", "is_staff
 # migration 0003): 40 hex digits, hashed and expiring like every knox token.
 LEGACY_TOKEN_LENGTH = 40
 _HEX = re.compile(r"[0-9a-f]+")
+# 16**4 = 65,536 tag buckets: at most that many tag keys, whatever the number of tokens.
+TOKEN_TAG_BUCKET_DIGITS = 4
 _NEGATIVE_PREFIX = "auth:token-unknown:"
 _SLIDE_PREFIX = "auth:token-slide:"
 
@@ -70,7 +72,11 @@ class UnknownToken(Exception):
 
 
 def token_tag(digest: str) -> str:
-    return f"auth:token:{digest}"
+    """The invalidation tag of the cached identity behind `digest`: one per bucket of digests
+    (`TOKEN_TAG_BUCKETS`), not per token. Tag versions are kept in Redis without expiry, so a
+    tag per token would leave a key behind for every token ever revoked; a revocation instead
+    makes the few other cached tokens of its bucket read their row again."""
+    return f"auth:tokens:{digest[:TOKEN_TAG_BUCKET_DIGITS]}"
 
 
 def well_formed(raw: str) -> bool:

@@ -34,6 +34,12 @@ def user_saved(sender, instance, created, **kwargs):
         revoke_sessions(instance.pk)
 
 
-@receiver([post_save, post_delete], sender=get_token_model(), dispatch_uid="core.auth.token_changed")
-def token_changed(sender, instance, **kwargs):
+@receiver(post_save, sender=get_token_model(), dispatch_uid="core.auth.token_saved")
+def token_saved(sender, instance, created, **kwargs):
+    if not created:  # nothing is cached under a new token's digest
+        invalidate_tags(token_tag(instance.digest))
+
+
+@receiver(post_delete, sender=get_token_model(), dispatch_uid="core.auth.token_deleted")
+def token_deleted(sender, instance, **kwargs):
     invalidate_tags(token_tag(instance.digest))
