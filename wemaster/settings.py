@@ -387,7 +387,7 @@ PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default="")
 # production nothing is sent (a reset link must not land in the logs; `manage.py check` warns).
 EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL:
-    vars().update(env.email_url_config(EMAIL_URL))
+    vars().update(env.email_url("EMAIL_URL"))
 else:
     EMAIL_BACKEND = (
         "django.core.mail.backends.dummy.EmailBackend"
