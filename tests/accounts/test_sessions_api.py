@@ -240,6 +240,17 @@ def test_password_change_keeps_the_current_token_and_revokes_the_others(django_c
     assert login(student.email, NEW_PASSWORD).status_code == 200
 
 
+def test_a_session_changing_its_password_stays_signed_in_and_every_token_goes(client):
+    """The browsable API (session authentication) has no token in use: all tokens are revoked."""
+    student = StudentFactory()
+    raw = token_for(student)
+    client.force_login(student)
+    body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    assert client.post(PASSWORD_CHANGE, body, content_type="application/json").status_code == 204
+    assert client.get(ME).status_code == 200
+    assert not works(raw)
+
+
 def test_password_change_needs_the_current_password_and_a_strong_new_one():
     student = StudentFactory()
     client = with_token(token_for(student))

@@ -77,14 +77,16 @@ def _check_current_password(user: User, password: str) -> User:
 
 
 @transaction.atomic
-def password_change(*, user: User, current_password: str, new_password: str, current_token_id: int | None) -> None:
+def password_change(*, user: User, current_password: str, new_password: str, current_token_id: int | None) -> User:
     """Set a new password, revoking every token but the one in use (`current_token_id`; None
-    revokes all). Raises WrongPassword, WeakPassword (on `new_password`)."""
+    revokes all). Returns the user as saved. Raises WrongPassword, WeakPassword (on
+    `new_password`)."""
     user = _check_current_password(user, current_password)
     _check_password_strength(password=new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
     sessions.tokens_revoke_others(user_id=user.pk, keep_token_id=current_token_id)
+    return user
 
 
 def password_reset_request(*, email: str) -> None:

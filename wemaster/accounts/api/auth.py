@@ -126,9 +126,9 @@ class PasswordChangeView(ScopedWriteThrottleMixin, APIView):
     @extend_schema(request=PasswordChangeSerializer, responses=NO_CONTENT)
     def post(self, request):
         data = _valid(PasswordChangeSerializer, request)
-        services.password_change(user=request.user, current_token_id=_current_token_id(request), **data)
+        user = services.password_change(user=request.user, current_token_id=_current_token_id(request), **data)
         if request.auth is None:  # the browsable API's session survives its own password change
-            update_session_auth_hash(request._request, request.user)
+            update_session_auth_hash(request._request, user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
