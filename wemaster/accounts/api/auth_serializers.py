@@ -1,8 +1,7 @@
 """Shapes of the sign-in, token, password and deactivation endpoints (README, Accounts and sessions)."""
 
-from rest_framework import serializers
-
 from wemaster.accounts.models import DEVICE_NAME_MAX_LENGTH, DeviceToken, Role
+from wemaster.core import serializers
 from wemaster.core.authentication import TokenInUse
 
 PASSWORD_MAX_LENGTH = 128
