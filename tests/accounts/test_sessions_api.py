@@ -33,7 +33,6 @@ TOKENS = "/api/v1/auth/tokens"
 PASSWORD_CHANGE = "/api/v1/auth/password"
 RESET = "/api/v1/auth/password-reset"
 RESET_CONFIRM = "/api/v1/auth/password-reset/confirm"
-DEACTIVATE = "/api/v1/me/deactivate"
 ME = "/api/v1/me"
 NEW_PASSWORD = "a-brand-new-passphrase"
 
@@ -379,7 +378,7 @@ def test_deactivation_revokes_everything_and_keeps_the_money(django_capture_on_c
     before = money_rows()
     listener = Listener(student.id)
     with django_capture_on_commit_callbacks(execute=True):
-        response = with_token(tokens[0]).post(DEACTIVATE, {"current_password": PASSWORD}, format="json")
+        response = with_token(tokens[0]).delete(ME, {"current_password": PASSWORD}, format="json")
     assert response.status_code == 204, response.content
     assert listener.revoked_keys() == [None]
     assert not any(works(raw) for raw in tokens)
@@ -395,7 +394,7 @@ def test_deactivation_revokes_everything_and_keeps_the_money(django_capture_on_c
 def test_deactivation_needs_the_current_password():
     student = StudentFactory()
     raw = token_for(student)
-    response = with_token(raw).post(DEACTIVATE, {"current_password": "wrong"}, format="json")
+    response = with_token(raw).delete(ME, {"current_password": "wrong"}, format="json")
     assert response.status_code == 400
     assert list(response.json()["fields"]) == ["current_password"]
     assert works(raw)
@@ -405,7 +404,7 @@ def test_a_deactivated_tutor_leaves_the_directory(django_capture_on_commit_callb
     tutor = tutor_teaching()
     assert tutor.id in {row["id"] for row in APIClient().get("/api/v1/tutors").json()["results"]}
     with django_capture_on_commit_callbacks(execute=True):
-        with_token(token_for(tutor)).post(DEACTIVATE, {"current_password": PASSWORD}, format="json")
+        with_token(token_for(tutor)).delete(ME, {"current_password": PASSWORD}, format="json")
     assert tutor.id not in {row["id"] for row in APIClient().get("/api/v1/tutors").json()["results"]}
 
 

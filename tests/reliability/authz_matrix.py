@@ -180,7 +180,6 @@ MATRIX: dict[str, Entry] = {
     "auth-password-reset": Entry(public=frozenset({"post"})),
     "auth-password-reset-confirm": Entry(public=frozenset({"post"})),
     "me": Entry(),
-    "me-deactivate": Entry(),
     "tutor-list": Entry(public=frozenset({"get"})),
     # --- community: reads are public, writes need a token; changes are the author's ---
     "community-posts": Entry(public=frozenset({"get"})),

@@ -3,7 +3,7 @@ reset, deactivation (README, Accounts and sessions)."""
 
 from django.contrib.auth import logout as session_logout
 from django.contrib.auth import update_session_auth_hash
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -24,6 +24,7 @@ from wemaster.accounts.api.auth_serializers import (
 from wemaster.core.authentication import TokenInUse
 from wemaster.core.db_router import scope_user
 from wemaster.core.schema import ErrorSerializer
+from wemaster.core.serializers import reject_body
 from wemaster.core.throttles import AccountRateThrottle, ScopedRateThrottle, ScopedWriteThrottleMixin
 
 NO_CONTENT = {204: OpenApiResponse(description="Done; no body.")}
@@ -44,7 +45,6 @@ def _current_token_id(request) -> int | None:
     return request.auth.id if isinstance(request.auth, TokenInUse) else None
 
 
-@extend_schema(tags=["accounts"])
 class RegisterView(APIView):
     """Create an account and a token for the registering device."""
 
@@ -53,7 +53,11 @@ class RegisterView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "register"
 
-    @extend_schema(request=RegisterInputSerializer, responses={201: RegisterOutputSerializer})
+    @extend_schema(
+        request=RegisterInputSerializer,
+        responses={201: RegisterOutputSerializer},
+        description="Create an account and a token for the registering device (shown only in this answer).",
+    )
     def post(self, request):
         data = _valid(RegisterInputSerializer, request)
         name = _device_name(request, data)
@@ -63,7 +67,6 @@ class RegisterView(APIView):
         return Response(RegisterOutputSerializer({**body, "token": token}).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(tags=["accounts"])
 class TokenView(APIView):
     """Log in: a new token for this device. Limited per IP address and per account."""
 
@@ -73,7 +76,11 @@ class TokenView(APIView):
     throttle_scope = "login"
     account_throttle_scope = "login_account"
 
-    @extend_schema(request=TokenInputSerializer, responses={200: TokenOutputSerializer})
+    @extend_schema(
+        request=TokenInputSerializer,
+        responses={200: TokenOutputSerializer},
+        description="Log in: a new token for this device. Limited per client address and per account.",
+    )
     def post(self, request):
         data = _valid(TokenInputSerializer, request)
         name = _device_name(request, data)
@@ -81,13 +88,17 @@ class TokenView(APIView):
         return Response(TokenOutputSerializer({"token": token}).data)
 
 
-@extend_schema(tags=["accounts"])
 class LogoutView(APIView):
     """Revoke the token of this request at once (its open websockets close too); under session
     authentication, end the session."""
 
-    @extend_schema(request=None, responses=NO_CONTENT)
+    @extend_schema(
+        request=None,
+        responses=NO_CONTENT,
+        description="Revoke the token of this request at once; its open websockets close too.",
+    )
     def post(self, request):
+        reject_body(request)
         token_id = _current_token_id(request)
         if token_id is not None:
             sessions.token_revoke(user=request.user, token_id=token_id)
@@ -96,34 +107,44 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(tags=["accounts"])
+@extend_schema_view(
+    get=extend_schema(
+        description="The caller's live tokens, one per device, newest first. The token itself is never shown again."
+    )
+)
 class TokenListView(generics.ListAPIView):
-    """The caller's live tokens, one per device, newest first (never the token itself)."""
-
     serializer_class = DeviceTokenSerializer
 
     def get_queryset(self):
         return sessions.tokens_of(user_id=self.request.user.id)
 
 
-@extend_schema(tags=["accounts"])
 class TokenDetailView(APIView):
     """Revoke one of the caller's tokens (e.g. a lost phone's); its open websockets close."""
 
-    @extend_schema(responses=NO_CONTENT)
+    @extend_schema(
+        responses=NO_CONTENT,
+        description="Revoke one of the caller's tokens (a lost phone's): it stops working at once and its "
+        "open websockets close. Another user's token is 404.",
+    )
     def delete(self, request, pk: int):
+        reject_body(request)
         sessions.token_revoke(user=request.user, token_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(tags=["accounts"])
 class PasswordChangeView(ScopedWriteThrottleMixin, APIView):
     """Change the password (the current one is required). Every other token is revoked; the one
     of this request keeps working."""
 
     throttle_scope = "password"
 
-    @extend_schema(request=PasswordChangeSerializer, responses=NO_CONTENT)
+    @extend_schema(
+        request=PasswordChangeSerializer,
+        responses=NO_CONTENT,
+        description="Change the password; the current one is required. Every other token of the account is "
+        "revoked, the one of this request keeps working.",
+    )
     def post(self, request):
         data = _valid(PasswordChangeSerializer, request)
         user = services.password_change(user=request.user, current_token_id=_current_token_id(request), **data)
@@ -132,7 +153,6 @@ class PasswordChangeView(ScopedWriteThrottleMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(tags=["accounts"])
 class PasswordResetView(APIView):
     """Mail a password reset link to the account with this email. Answers 204 whether or not
     there is one, so it reveals no account."""
@@ -143,13 +163,17 @@ class PasswordResetView(APIView):
     throttle_scope = "password_reset"
     account_throttle_scope = "password_reset_account"
 
-    @extend_schema(request=PasswordResetSerializer, responses=NO_CONTENT)
+    @extend_schema(
+        request=PasswordResetSerializer,
+        responses=NO_CONTENT,
+        description="Mail a password reset link (`uid` and `token`) to the account with this email. "
+        "Answers 204 whether or not there is one.",
+    )
     def post(self, request):
         services.password_reset_request(**_valid(PasswordResetSerializer, request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(tags=["accounts"])
 class PasswordResetConfirmView(APIView):
     """Set a new password with the `uid` and `token` of a reset mail. Every token of the account
     is revoked (every device signs in again). A bad, expired or used link is 400
@@ -160,23 +184,29 @@ class PasswordResetConfirmView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "password_reset"
 
-    @extend_schema(request=PasswordResetConfirmSerializer, responses={**NO_CONTENT, 400: ErrorSerializer})
+    @extend_schema(
+        request=PasswordResetConfirmSerializer,
+        responses={**NO_CONTENT, 400: ErrorSerializer},
+        description="Set a new password with the `uid` and `token` of a reset mail; every token of the account "
+        "is revoked. A wrong, expired or used link is 400 `invalid_reset_token`.",
+    )
     def post(self, request):
         services.password_reset_confirm(**_valid(PasswordResetConfirmSerializer, request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(tags=["accounts"])
-class DeactivateView(ScopedWriteThrottleMixin, APIView):
-    """Close the account (the current password is required): it can no longer log in, every
-    token is revoked and every websocket closed. Money records (wallet, ledger, lessons,
-    earnings) are kept, and the email stays taken."""
+def deactivate(request) -> Response:
+    """`DELETE /me` (MeView): close the caller's account; the current password is required."""
+    services.user_deactivate(user=request.user, **_valid(DeactivateSerializer, request))
+    if request.auth is None:
+        session_logout(request._request)
+    return Response(status=status.HTTP_204_NO_CONTENT)
 
-    throttle_scope = "password"
 
-    @extend_schema(request=DeactivateSerializer, responses=NO_CONTENT)
-    def post(self, request):
-        services.user_deactivate(user=request.user, **_valid(DeactivateSerializer, request))
-        if request.auth is None:
-            session_logout(request._request)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+DEACTIVATE_SCHEMA = extend_schema(
+    request=DeactivateSerializer,
+    responses=NO_CONTENT,
+    description="Close the account (the current password is required): it can no longer log in, every token "
+    "is revoked and every websocket closed. Lessons, payments and ledger records are kept, and the email "
+    "stays taken.",
+)

@@ -12,6 +12,5 @@ urlpatterns = [
     path("auth/password-reset", auth.PasswordResetView.as_view(), name="auth-password-reset"),
     path("auth/password-reset/confirm", auth.PasswordResetConfirmView.as_view(), name="auth-password-reset-confirm"),
     path("me", views.MeView.as_view(), name="me"),
-    path("me/deactivate", auth.DeactivateView.as_view(), name="me-deactivate"),
     path("tutors", views.TutorListView.as_view(), name="tutor-list"),
 ]

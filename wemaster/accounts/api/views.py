@@ -6,12 +6,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wemaster.accounts import selectors, services
-from wemaster.accounts.api import directory
+from wemaster.accounts.api import auth, directory
 from wemaster.accounts.api.serializers import MeSerializer, MeUpdateSerializer, TutorSerializer
+from wemaster.core.throttles import ScopedWriteThrottleMixin
 
 
-class MeView(APIView):
+class MeView(ScopedWriteThrottleMixin, APIView):
     permission_classes = [IsAuthenticated]
+    # Deactivation checks the password: limited per user like a password change.
+    throttle_scope = "password"
+    throttle_scope_methods = ("DELETE",)
 
     @extend_schema(responses={200: MeSerializer})
     def get(self, request):
@@ -23,6 +27,10 @@ class MeView(APIView):
         data.is_valid(raise_exception=True)
         services.user_update(user=request.user, **data.validated_data)
         return Response(MeSerializer(selectors.user_with_profile(user_id=request.user.id)).data)
+
+    @auth.DEACTIVATE_SCHEMA
+    def delete(self, request):
+        return auth.deactivate(request)
 
 
 class TutorListView(generics.ListAPIView):
