@@ -17,7 +17,7 @@ from tests.accounts.factories import StudentFactory, token_for
 from tests.lessons.factories import tutor_teaching
 
 OPEN_CHECKS = ("positive_data_acceptance", "negative_data_rejection")
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(600)]
 
 
 def test_schemathesis_finds_nothing(live_system):
