@@ -24,11 +24,11 @@ from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.core.cache import caches
-from rest_framework.authtoken.models import Token
 
 from bench.topology import Topology, free_port, wait_for
 from messaging.models import Event, EventSequence
 from reliability.live import ManagedProcess, wait_until
+from tests.accounts.factories import token_for
 from tests.reliability.conftest import live_database_url
 from wemaster.asgi import application
 from wemaster.core import revocation
@@ -95,10 +95,6 @@ def daphne(django_db_setup, django_db_blocker, tmp_path_factory):
         process.stop()
 
 
-def new_token(user) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
-
-
 async def close_code(connection) -> int:
     """The code the server closed with; 1006 when it dropped the connection without one."""
     with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -115,7 +111,7 @@ async def pong(connection) -> dict:
 
 
 def test_clients_without_origin_connect_with_a_token_and_read_the_refusals(daphne, alice):
-    key = new_token(alice)
+    key = token_for(alice)
 
     async def scenario():
         async with websockets.connect(daphne.url(f"?token={key}")) as plain:  # sends no Origin
@@ -137,7 +133,7 @@ def test_clients_without_origin_connect_with_a_token_and_read_the_refusals(daphn
 
 
 def test_a_revocation_closes_a_socket_held_by_another_process_within_a_second(daphne, alice):
-    key = new_token(alice)
+    key = token_for(alice)
 
     async def scenario():
         async with websockets.connect(daphne.url(f"?token={key}")) as connection:
@@ -152,7 +148,7 @@ def test_a_revocation_closes_a_socket_held_by_another_process_within_a_second(da
 
 def test_the_socket_cap_evicts_a_socket_held_by_another_process(daphne, alice, settings):
     settings.MESSAGING_WS_MAX_SOCKETS_PER_USER = 1  # this process registers the newer socket
-    key = new_token(alice)
+    key = token_for(alice)
 
     async def scenario():
         async with websockets.connect(daphne.url(f"?token={key}")) as older:
@@ -172,7 +168,7 @@ def test_frame_caps_an_error_frame_under_the_servers_limit_a_1009_over_it(daphne
     """The consumer answers frames over MESSAGING_WS_MAX_FRAME_BYTES (64 KiB) with an error;
     daphne (deploy/Procfile: 128 KiB) drops the connection of larger ones before they are
     buffered whole (autobahn fails it by drop: the client sees 1006)."""
-    key = new_token(alice)
+    key = token_for(alice)
 
     async def scenario():
         async with websockets.connect(daphne.url(f"?token={key}")) as connection:
@@ -192,7 +188,7 @@ def test_huge_and_garbage_tokens_cost_the_server_nothing(daphne):
     """The issue's 8-14 KB `?token=` handshakes took daphne 112 -> 310 MB: refused now before
     any lookup, they leave neither memory nor cache entries behind."""
     cache = caches["default"]
-    cached_tokens = set(cache.keys("auth:token:*"))
+    auth_keys = set(cache.keys("auth:*"))
     before = daphne.rss()
 
     async def scenario():
@@ -207,7 +203,7 @@ def test_huge_and_garbage_tokens_cost_the_server_nothing(daphne):
 
     codes = asyncio.run(scenario()) + asyncio.run(scenario())
     assert codes == [4400, 4401] * 300
-    assert set(cache.keys("auth:token:*")) == cached_tokens
+    assert set(cache.keys("auth:*")) == auth_keys
     # Closed connections leave cyclic garbage until the collector's next full pass (it levels off
     # near 12 MiB after ~1,500 handshakes); 600 retained 12 KB tokens would add far more.
     assert daphne.rss() - before < 32 * 1024 * 1024
@@ -330,7 +326,7 @@ def warm_up(daphne: Daphne, key: str) -> None:
 
 def test_clients_that_never_read_cannot_grow_the_server(daphne, alice, capsys):
     store_replay(alice)
-    key = new_token(alice)
+    key = token_for(alice)
     warm_up(daphne, key)
     figures = slow_reader_attack(daphne, key, SLOW_READERS)
     with capsys.disabled():
@@ -351,7 +347,7 @@ def test_clients_that_never_read_cannot_grow_the_server(daphne, alice, capsys):
 @pytest.mark.timeout(1800)
 def test_waves_of_slow_readers_do_not_accumulate(daphne, alice, capsys):
     store_replay(alice)
-    key = new_token(alice)
+    key = token_for(alice)
     warm_up(daphne, key)
     waves, rss_after = [], []
     for _ in range(int(os.environ.get("WS_SOAK_WAVES", "20"))):

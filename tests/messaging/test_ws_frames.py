@@ -7,19 +7,15 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from messaging import services
+from tests.accounts.factories import token_for
 from tests.messaging.factories import direct_conversation
 from wemaster.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TIMEOUT = 3
-
-
-def token(user) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
 
 
 async def connect(key: str) -> WebsocketCommunicator:
@@ -62,7 +58,7 @@ HOSTILE_TEXT = {
 
 
 def test_every_hostile_shape_is_an_error_frame_and_the_socket_survives(alice):
-    key = token(alice)
+    key = token_for(alice)
 
     async def scenario():
         socket = await connect(key)
@@ -85,7 +81,7 @@ def test_every_hostile_shape_is_an_error_frame_and_the_socket_survives(alice):
 
 def test_a_100k_deep_frame_under_a_larger_cap_is_a_parse_error(alice, settings):
     settings.MESSAGING_WS_MAX_FRAME_BYTES = 1024 * 1024
-    key = token(alice)
+    key = token_for(alice)
 
     async def scenario():
         socket = await connect(key)
@@ -100,7 +96,7 @@ def test_a_100k_deep_frame_under_a_larger_cap_is_a_parse_error(alice, settings):
 
 
 def test_an_error_echoes_only_scalar_request_fields(alice):
-    key = token(alice)
+    key = token_for(alice)
 
     async def scenario():
         socket = await connect(key)
@@ -141,7 +137,7 @@ def test_a_read_that_does_not_move_the_pointer_costs_no_query(alice, bob):
     chat = direct_conversation(alice, bob)
     first, _ = services.message_send(sender=alice, conversation_id=chat.id, body="one")
     second, _ = services.message_send(sender=alice, conversation_id=chat.id, body="two")
-    key = token(bob)
+    key = token_for(bob)
 
     queries = QueriesByPhase()
 
@@ -167,7 +163,7 @@ def test_a_read_that_does_not_move_the_pointer_costs_no_query(alice, bob):
 def test_a_read_moved_on_another_device_is_coalesced_too(alice, bob):
     chat = direct_conversation(alice, bob)
     message, _ = services.message_send(sender=alice, conversation_id=chat.id, body="one")
-    key = token(bob)
+    key = token_for(bob)
 
     queries = QueriesByPhase()
 
@@ -192,7 +188,7 @@ def test_read_frames_that_reach_the_database_have_a_scoped_limit(alice, bob, set
     }
     chat = direct_conversation(alice, bob)
     messages = [services.message_send(sender=alice, conversation_id=chat.id, body=f"m{i}")[0] for i in range(3)]
-    key = token(bob)
+    key = token_for(bob)
 
     async def scenario():
         socket = await connect(key)

@@ -7,22 +7,18 @@ import time
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
-from rest_framework.authtoken.models import Token
 
 from messaging import services, sockets
 from messaging.models import Message
+from tests.accounts.factories import token_for
 from tests.messaging.factories import direct_conversation
 from wemaster.asgi import application
 from wemaster.core import revocation
-from wemaster.core.channels_auth import token_key_of
+from wemaster.core.revocation import token_key_of
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
 
 TIMEOUT = 3
-
-
-def token(user) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
 
 
 async def connect(key: str) -> WebsocketCommunicator:
@@ -44,7 +40,7 @@ async def still_open(communicator) -> None:
 
 
 def test_revoking_every_session_closes_an_open_socket_within_a_second(alice):
-    key = token(alice)
+    key = token_for(alice)
 
     async def scenario():
         socket = await connect(key)
@@ -60,17 +56,16 @@ def test_revoking_every_session_closes_an_open_socket_within_a_second(alice):
 
 
 def test_revoking_one_token_closes_only_its_sockets(alice):
-    key = token(alice)
+    phone, laptop = token_for(alice, name="phone"), token_for(alice, name="laptop")
 
     async def scenario():
-        socket = await connect(key)
-        other_token_key = token_key_of("f" * 64)
-        await sync_to_async(revocation.revoke_sessions)(alice.id, token_key=other_token_key)
-        assert await socket.receive_nothing(timeout=0.5)
-        await still_open(socket)  # and the version check passes: a one-token revocation moves no version
-        await sync_to_async(revocation.revoke_sessions)(alice.id, token_key=token_key_of(key))
-        assert await closed_with(socket, timeout=1.0) == 4401
-        await socket.disconnect()
+        on_phone, on_laptop = await connect(phone), await connect(laptop)
+        await sync_to_async(revocation.revoke_sessions)(alice.id, token_key=token_key_of(phone))
+        assert await closed_with(on_phone, timeout=1.0) == 4401
+        assert await on_laptop.receive_nothing(timeout=0.5)
+        await still_open(on_laptop)  # and the version check passes: a one-token revocation moves no version
+        await on_phone.disconnect()
+        await on_laptop.disconnect()
 
     async_to_sync(scenario)()
 
@@ -79,7 +74,7 @@ def test_a_lost_broadcast_is_caught_by_the_next_frame(alice, bob, monkeypatch):
     """The channel layer did not carry `session.revoked` (Redis blinked): the socket stays
     connected, but its next frame finds the session version moved and closes it unanswered."""
     chat = direct_conversation(alice, bob)
-    key = token(alice)
+    key = token_for(alice)
 
     async def scenario():
         socket = await connect(key)
@@ -98,7 +93,7 @@ def test_a_lost_broadcast_is_caught_by_the_next_frame(alice, bob, monkeypatch):
 
 def test_a_deactivated_user_can_neither_send_nor_receive(alice, bob):
     chat = direct_conversation(alice, bob)
-    alice_key, bob_key = token(alice), token(bob)
+    alice_key, bob_key = token_for(alice), token_for(bob)
 
     def deactivate():
         bob.is_active = False
@@ -129,7 +124,7 @@ def test_a_deactivated_user_can_neither_send_nor_receive(alice, bob):
 
 def test_a_users_oldest_socket_is_closed_past_the_cap(alice, bob, settings):
     settings.MESSAGING_WS_MAX_SOCKETS_PER_USER = 2
-    alice_key, bob_key = token(alice), token(bob)
+    alice_key, bob_key = token_for(alice), token_for(bob)
 
     async def scenario():
         first, second = await connect(alice_key), await connect(alice_key)
@@ -152,7 +147,7 @@ def test_a_thousand_sockets_of_one_user_leave_at_most_the_cap_open(alice, settin
     """The issue's flood (1,000 sockets in 8.7 s), scaled down: every socket past the cap
     closes an older one, so fan-out stays at the cap."""
     settings.MESSAGING_WS_MAX_SOCKETS_PER_USER = 3
-    key = token(alice)
+    key = token_for(alice)
 
     async def scenario():
         opened = [await connect(key) for _ in range(12)]

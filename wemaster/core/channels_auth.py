@@ -13,11 +13,11 @@ first and closes at once with a code the client can act on: 4400 (handshake too 
   stays out of URLs and access logs, and browsers get the subprotocol they require echoed).
   A client that offers the key alone is accepted without an echoed subprotocol.
 - **Bounds before any lookup**: the query string is capped (`MESSAGING_WS_MAX_QUERY_BYTES`) and
-  a token must be well formed (`token_well_formed`) before it reaches the cache or the
-  database, so a huge or garbage token costs neither a cache entry nor a query.
+  a token must have the shape of one we issue (`token_well_formed`, the same check as REST)
+  before it reaches the cache or the database, so a huge or garbage token costs neither a cache
+  entry nor a query. A socket is named in revocations by `revocation.token_key_of`.
 """
 
-import re
 from urllib.parse import parse_qs, urlparse
 
 from channels.db import database_sync_to_async
@@ -26,6 +26,7 @@ from django.conf import settings
 from prometheus_client import Counter
 
 from wemaster.core import authentication
+from wemaster.core.revocation import token_key_of
 
 SUBPROTOCOL = "wemaster.token"
 
@@ -37,24 +38,16 @@ CLOSE_FORBIDDEN_ORIGIN = 4403
 _MAX_QUERY_FIELDS = 8
 # A client offers at most the pair `wemaster.token, <key>`; more is not ours to read.
 _MAX_SUBPROTOCOLS = 4
-# Knox keys are 64 hex characters, DRF's 40; allow any URL-safe key up to 128 characters.
-_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+# Longer than any token we issue (knox: prefix + 64 hex digits): not even shape-checked.
+_MAX_TOKEN_CHARS = 128
 
 refused = Counter("wemaster_ws_handshakes_refused_total", "Websocket handshakes refused, by reason", ["reason"])
 
 
 def token_well_formed(raw) -> bool:
-    """Whether `raw` may be a token at all: checked before any cache or database lookup."""
-    return isinstance(raw, str) and _TOKEN_RE.fullmatch(raw) is not None
-
-
-def token_key_of(raw: str) -> str:
-    """The public part of a token that names it in revocations (`session.revoked`).
-
-    Knox's `token_key` is the key's first 15 characters; this is the one place the socket
-    side computes it, to be replaced by `wemaster.core.revocation.token_key_of` once that exists.
-    """
-    return raw[:15]
+    """Whether `raw` may be a token at all (the shape REST checks too): checked before any cache
+    or database lookup."""
+    return isinstance(raw, str) and len(raw) <= _MAX_TOKEN_CHARS and authentication.well_formed(raw)
 
 
 class HandshakeRefused(Exception):
