@@ -7,6 +7,7 @@ import time
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
+from rest_framework.test import APIClient
 
 from messaging import services, sockets
 from messaging.models import Message
@@ -70,6 +71,28 @@ def test_revoking_one_token_closes_only_its_sockets(alice):
     async_to_sync(scenario)()
 
 
+def test_logout_over_rest_closes_the_sockets_of_that_token_only(alice):
+    phone, laptop = token_for(alice, name="phone"), token_for(alice, name="laptop")
+
+    def log_out(key: str) -> int:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return client.post("/api/v1/auth/logout").status_code
+
+    async def scenario():
+        on_phone, on_laptop = await connect(phone), await connect(laptop)
+        started = time.monotonic()
+        assert await sync_to_async(log_out)(phone) == 204
+        assert await closed_with(on_phone, timeout=1.0) == 4401
+        elapsed = time.monotonic() - started
+        await still_open(on_laptop)
+        await on_phone.disconnect()
+        await on_laptop.disconnect()
+        return elapsed
+
+    assert async_to_sync(scenario)() < 1.0
+
+
 def test_a_lost_broadcast_is_caught_by_the_next_frame(alice, bob, monkeypatch):
     """The channel layer did not carry `session.revoked` (Redis blinked): the socket stays
     connected, but its next frame finds the session version moved and closes it unanswered."""
@@ -95,10 +118,9 @@ def test_a_deactivated_user_can_neither_send_nor_receive(alice, bob):
     chat = direct_conversation(alice, bob)
     alice_key, bob_key = token_for(alice), token_for(bob)
 
-    def deactivate():
+    def deactivate():  # the save revokes the user's sessions (wemaster/core/signals.py)
         bob.is_active = False
         bob.save()
-        revocation.revoke_sessions(bob.id)
 
     async def scenario():
         a, b = await connect(alice_key), await connect(bob_key)
