@@ -290,6 +290,7 @@ CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
         "accounts_tutorprofile",
         "accounts_subject",
         "accounts_tutorprofile_subjects",
+        "accounts_tutorlanguage",
         "authtoken_token",
     }
 )
@@ -297,7 +298,6 @@ CACHALOT_UNCACHABLE_TABLES = frozenset({"django_migrations", "django_session"})
 # Only reads of the primary are cached (and served from the cache): a replica may not have
 # replayed the write whose invalidation an entry would otherwise outlive (README, Read replicas).
 CACHALOT_DATABASES = frozenset({"default"})
-
 
 
 def _redis_broker_url() -> str:
@@ -317,9 +317,7 @@ def _redis_broker_url() -> str:
 _EXPLICIT_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_BROKER_URL = _EXPLICIT_BROKER_URL or (_redis_broker_url() if REDIS_CONFIGURED else "memory://")
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = env.bool(
-    "CELERY_TASK_ALWAYS_EAGER", default=not (_EXPLICIT_BROKER_URL or REDIS_CONFIGURED)
-)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not (_EXPLICIT_BROKER_URL or REDIS_CONFIGURED))
 CELERY_TASK_EAGER_PROPAGATES = True
 # A task is acknowledged after it ran, and a worker that dies under it (kill -9, OOM) gives it
 # back: RabbitMQ requeues it when the worker's connection drops, Redis after the visibility
@@ -452,7 +450,12 @@ LOGGING = {
 
 
 # --- business limits (a business person may change these) --------------------------------------
+# A tutor's hourly rate, in cents: at least MIN (a 15-minute lesson then costs at least 0.25).
+MIN_HOURLY_RATE_MINOR = env.int("MIN_HOURLY_RATE_MINOR", default=100)
 MAX_HOURLY_RATE_MINOR = env.int("MAX_HOURLY_RATE_MINOR", default=100_000)
+# How many subjects and teaching languages one tutor profile may list.
+TUTOR_MAX_SUBJECTS = env.int("TUTOR_MAX_SUBJECTS", default=20)
+TUTOR_MAX_LANGUAGES = env.int("TUTOR_MAX_LANGUAGES", default=10)
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="wemaster.core.payments.sandbox.SandboxGateway")
 # The sandbox provider's own record (wemaster/core/payments/sandbox.py). On PostgreSQL it is a
 # table of the same database written through a connection of its own; on SQLite a file of its own.

@@ -6,7 +6,7 @@ from cachalot.api import invalidate as cachalot_invalidate
 from django.db import connections
 
 from tests.accounts.factories import TutorFactory
-from wemaster.accounts.services import TUTOR_DIRECTORY_TAG
+from wemaster.accounts.services import TUTOR_DIRECTORY_TAG, subjects_resolve
 from wemaster.core.cache import invalidate_tags
 
 TUTORS = "/api/v1/tutors"
@@ -22,7 +22,7 @@ def test_first_page_is_served_from_cache_and_profile_changes_invalidate_it(
         assert api_client.get(TUTORS).json()["results"][0]["display_name"] == "Before"
     client = client_for(tutor)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = client.patch("/api/v1/me", {"display_name": "After", "hourly_rate": "55.00"})
+        response = client.patch("/api/v1/me", {"display_name": "After", "tutor_profile": {"hourly_rate": "55.00"}})
     # the directory tag, and the cached token identity of the saved user
     assert response.status_code == 200 and len(callbacks) == 2
     row = api_client.get(TUTORS).json()["results"][0]
@@ -45,7 +45,8 @@ def test_pages_are_cached_per_subject_and_page_size(api_client, django_assert_nu
     TutorFactory.create_batch(3)
     assert len(api_client.get(TUTORS, {"page_size": 2}).json()["results"]) == 2
     assert len(api_client.get(TUTORS, {"page_size": 3}).json()["results"]) == 3
-    assert api_client.get(TUTORS, {"subject": "Nothing"}).json()["results"] == []
+    subjects_resolve(["chemistry"])  # in the catalog, taught by nobody
+    assert api_client.get(TUTORS, {"subject": "Chemistry"}).json()["results"] == []
 
 
 @pytest.fixture

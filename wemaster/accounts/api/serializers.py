@@ -1,15 +1,18 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from wemaster.accounts.models import Role, User
+from wemaster.accounts.models import SELF_SERVICE_ROLES, User
+from wemaster.accounts.services import TutorProfileChanges
+from wemaster.accounts.validators import normalize_language_code, normalize_subject_name, validate_time_zone
 from wemaster.core.money import MoneyField
 
 
 class RegisterInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
-    role = serializers.ChoiceField(choices=Role.choices)
+    role = serializers.ChoiceField(choices=[(role.value, role.label) for role in SELF_SERVICE_ROLES])
     display_name = serializers.CharField(max_length=80)
 
 
@@ -30,14 +33,58 @@ class TokenOutputSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
+def _rating(profile) -> str | None:
+    """The mean review score as "4.50", or None until the tutor has reviews."""
+    return f"{profile.rating:.2f}" if profile.review_count else None
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "nullable": True, "example": "4.80"})
+class RatingField(serializers.Field):
+    """The mean review score ("4.80"), null while the tutor has no review."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, profile) -> str | None:
+        return _rating(profile)
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}, "example": ["algebra", "physics"]})
+class SubjectNamesField(serializers.Field):
+    """The names of a prefetched `subjects` relation, in name order."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, subjects) -> list[str]:
+        return [subject.name for subject in subjects.all()]
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}, "example": ["en", "de"]})
+class LanguageCodesField(serializers.Field):
+    """The ISO 639-1 codes of a prefetched `languages` relation, in the tutor's order."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, languages) -> list[str]:
+        return [language.code for language in languages.all()]
+
+
 class TutorProfileSerializer(serializers.Serializer):
+    """The tutor's own profile, as `GET /me` shows it and `PATCH /me` takes it (`tutor_profile`)."""
+
     hourly_rate = MoneyField()
     currency = serializers.CharField()
-    subjects = serializers.SerializerMethodField()
-    rating = serializers.DecimalField(max_digits=3, decimal_places=2, allow_null=True)
-
-    def get_subjects(self, profile) -> list[str]:
-        return [subject.name for subject in profile.subjects.all()]
+    subjects = SubjectNamesField()
+    headline = serializers.CharField()
+    timezone = serializers.CharField()
+    languages = LanguageCodesField()
+    rating = RatingField()
+    review_count = serializers.IntegerField()
+    bookable = serializers.BooleanField(
+        source="is_bookable", help_text="Listed in the directory and bookable: needs a rate and a subject."
+    )
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -54,20 +101,122 @@ class MeSerializer(serializers.ModelSerializer):
         return TutorProfileSerializer(profile).data if profile is not None else None
 
 
+class TutorProfileUpdateSerializer(serializers.Serializer):
+    """Every field optional; an omitted field keeps its value. An empty `subjects` or `languages`
+    list clears it (an empty `subjects` takes the tutor out of the directory)."""
+
+    hourly_rate = MoneyField(
+        required=False,
+        min_minor=settings.MIN_HOURLY_RATE_MINOR,
+        max_minor=settings.MAX_HOURLY_RATE_MINOR,
+        help_text='Per hour, e.g. "40.00", in the platform currency.',
+    )
+    subjects = serializers.ListField(
+        child=serializers.CharField(max_length=60),
+        required=False,
+        max_length=settings.TUTOR_MAX_SUBJECTS,
+        help_text="Subject names from GET /api/v1/subjects; an unknown name is a 400 naming it.",
+    )
+    headline = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    timezone = serializers.CharField(
+        max_length=64, required=False, validators=[validate_time_zone], help_text="IANA name, e.g. Europe/Berlin."
+    )
+    languages = serializers.ListField(
+        child=serializers.CharField(max_length=8),
+        required=False,
+        max_length=settings.TUTOR_MAX_LANGUAGES,
+        help_text='ISO 639-1 codes the tutor teaches in, e.g. ["en", "de"].',
+    )
+
+    def validate_languages(self, value: list[str]) -> list[str]:
+        codes, errors = [], {}
+        for index, raw in enumerate(value):
+            try:
+                codes.append(normalize_language_code(raw))
+            except DjangoValidationError as exc:
+                errors[index] = exc.messages
+        if errors:
+            raise serializers.ValidationError(errors)
+        return codes
+
+
 class MeUpdateSerializer(serializers.Serializer):
+    """`display_name`, `bio`; tutors also `tutor_profile` (the one shape for profile fields:
+    the same object `GET /me` returns)."""
+
+    # Where the tutor fields used to be accepted: answered with where they go now, never ignored.
+    MOVED_TO_TUTOR_PROFILE = ("hourly_rate", "subjects", "headline", "timezone", "languages")
+
     display_name = serializers.CharField(max_length=80, required=False)
     bio = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    hourly_rate = MoneyField(required=False, max_minor=settings.MAX_HOURLY_RATE_MINOR)
-    subjects = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=20)
+    tutor_profile = TutorProfileUpdateSerializer(required=False)
+
+    def validate(self, attrs):
+        moved = [name for name in self.MOVED_TO_TUTOR_PROFILE if name in self.initial_data]
+        if moved:
+            raise serializers.ValidationError(
+                {name: [f'Not a field of /me: send it inside "tutor_profile": {{"{name}": ...}}.'] for name in moved}
+            )
+        return attrs
+
+    def to_arguments(self) -> dict:
+        values = dict(self.validated_data)
+        if "tutor_profile" in values:
+            values["tutor_profile"] = TutorProfileChanges(**values["tutor_profile"])
+        return values
 
 
 class TutorSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    display_name = serializers.CharField()
-    hourly_rate = MoneyField(source="tutor_profile.hourly_rate")
-    currency = serializers.CharField(source="tutor_profile.currency")
-    subjects = serializers.SerializerMethodField()
-    rating = serializers.DecimalField(source="tutor_profile.rating", max_digits=3, decimal_places=2, allow_null=True)
+    """A directory row."""
 
-    def get_subjects(self, user) -> list[str]:
-        return [subject.name for subject in user.tutor_profile.subjects.all()]
+    id = serializers.IntegerField(source="user_id")
+    display_name = serializers.CharField(source="user.display_name")
+    headline = serializers.CharField()
+    hourly_rate = MoneyField()
+    currency = serializers.CharField()
+    subjects = SubjectNamesField()
+    rating = RatingField()
+    review_count = serializers.IntegerField()
+
+
+class TutorDetailSerializer(TutorSerializer):
+    bio = serializers.CharField(source="user.bio")
+    timezone = serializers.CharField()
+    languages = LanguageCodesField()
+
+
+class SubjectSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    tutor_count = serializers.IntegerField(help_text="Bookable tutors who teach it.")
+
+
+class DirectoryQuerySerializer(serializers.Serializer):
+    """The directory's filters; each bad value is a 400 naming its parameter."""
+
+    ORDERINGS = ("newest", "price", "-price", "rating")
+
+    subject = serializers.CharField(max_length=60, required=False, help_text="A subject name from /subjects.")
+    language = serializers.CharField(max_length=8, required=False, help_text="ISO 639-1 code, e.g. de.")
+    min_rate = MoneyField(required=False, max_minor=settings.MAX_HOURLY_RATE_MINOR, help_text="Inclusive, e.g. 20.00.")
+    max_rate = MoneyField(required=False, max_minor=settings.MAX_HOURLY_RATE_MINOR, help_text="Inclusive, e.g. 60.00.")
+    ordering = serializers.ChoiceField(
+        choices=ORDERINGS,
+        default="newest",
+        help_text="`newest` (default), `price` (cheapest first), `-price`, `rating` (best rated first).",
+    )
+
+    def validate_subject(self, value: str) -> str:
+        return normalize_subject_name(value)
+
+    def validate_language(self, value: str) -> str:
+        try:
+            return normalize_language_code(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+
+    def validate(self, attrs):
+        low, high = attrs.get("min_rate"), attrs.get("max_rate")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError({"max_rate": ["Must not be below min_rate."]})
+        return attrs

@@ -7,4 +7,6 @@ urlpatterns = [
     path("auth/token", views.TokenView.as_view(), name="auth-token"),
     path("me", views.MeView.as_view(), name="me"),
     path("tutors", views.TutorListView.as_view(), name="tutor-list"),
+    path("tutors/<int:pk>", views.TutorDetailView.as_view(), name="tutor-detail"),
+    path("subjects", views.SubjectListView.as_view(), name="subject-list"),
 ]

@@ -1,0 +1,5 @@
+from wemaster.core.errors import ValidationFailed
+
+
+class NotATutor(ValidationFailed):
+    default_detail = "Only tutors have a tutor profile."
