@@ -98,9 +98,12 @@ class UserAdmin(DjangoUserAdmin):
         directory's cache); every other inline saves as usual."""
         if formset.model is not TutorProfile:
             return super().save_formset(request, form, formset, change)
+        # What formset.save() would record, for the admin's change message.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for profile_form in formset.forms:
             if profile_form.has_changed():
-                services.tutor_profile_update(user=form.instance, changes=profile_form.changes())
+                profile = services.tutor_profile_update(user=form.instance, changes=profile_form.changes())
+                formset.changed_objects.append((profile, profile_form.changed_data))
 
 
 class SubjectForm(forms.ModelForm):
