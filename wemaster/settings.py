@@ -519,7 +519,12 @@ LESSONS_PROBLEM_REPORT_WINDOW_HOURS = env.int("LESSONS_PROBLEM_REPORT_WINDOW_HOU
 # problem-report window has closed: the delay is max(this, LESSONS_PROBLEM_REPORT_WINDOW_HOURS).
 LESSONS_AUTO_COMPLETE_AFTER_HOURS = env.int("LESSONS_AUTO_COMPLETE_AFTER_HOURS", default=24)
 LESSONS_AUTO_COMPLETE_BATCH_SIZE = env.int("LESSONS_AUTO_COMPLETE_BATCH_SIZE", default=200)
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({"DisputeOutcomeEnum": "wemaster.lessons.models.DisputeOutcome"})
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "DisputeOutcomeEnum": "wemaster.lessons.models.DisputeOutcome",
+        "RefundStatusEnum": "wemaster.lessons.models.RefundStatus",
+    }
+)
 CELERY_BEAT_SCHEDULE.update(
     {
         "lessons-auto-complete": {
