@@ -33,11 +33,6 @@ class TokenOutputSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
-def _rating(profile) -> str | None:
-    """The mean review score as "4.50", or None until the tutor has reviews."""
-    return f"{profile.rating:.2f}" if profile.review_count else None
-
-
 @extend_schema_field({"type": "string", "format": "decimal", "nullable": True, "example": "4.80"})
 class RatingField(serializers.Field):
     """The mean review score ("4.80"), null while the tutor has no review."""
@@ -46,29 +41,28 @@ class RatingField(serializers.Field):
         super().__init__(source="*", read_only=True, **kwargs)
 
     def to_representation(self, profile) -> str | None:
-        return _rating(profile)
+        return f"{profile.rating:.2f}" if profile.review_count else None
 
 
-@extend_schema_field({"type": "array", "items": {"type": "string"}, "example": ["algebra", "physics"]})
-class SubjectNamesField(serializers.Field):
-    """The names of a prefetched `subjects` relation, in name order."""
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class RelatedValuesField(serializers.Field):
+    """One attribute of each row of a prefetched relation, in its order: subject names (by name),
+    language codes (in the tutor's order)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, attribute: str, **kwargs):
+        self.attribute = attribute
         super().__init__(read_only=True, **kwargs)
 
-    def to_representation(self, subjects) -> list[str]:
-        return [subject.name for subject in subjects.all()]
+    def to_representation(self, related) -> list[str]:
+        return [getattr(row, self.attribute) for row in related.all()]
 
 
-@extend_schema_field({"type": "array", "items": {"type": "string"}, "example": ["en", "de"]})
-class LanguageCodesField(serializers.Field):
-    """The ISO 639-1 codes of a prefetched `languages` relation, in the tutor's order."""
+def subject_names_field() -> RelatedValuesField:
+    return RelatedValuesField(attribute="name", source="subjects", help_text='Subject names, e.g. ["algebra"].')
 
-    def __init__(self, **kwargs):
-        super().__init__(read_only=True, **kwargs)
 
-    def to_representation(self, languages) -> list[str]:
-        return [language.code for language in languages.all()]
+def language_codes_field() -> RelatedValuesField:
+    return RelatedValuesField(attribute="code", source="languages", help_text='ISO 639-1 codes, e.g. ["en", "de"].')
 
 
 class TutorProfileSerializer(serializers.Serializer):
@@ -76,10 +70,10 @@ class TutorProfileSerializer(serializers.Serializer):
 
     hourly_rate = MoneyField()
     currency = serializers.CharField()
-    subjects = SubjectNamesField()
+    subjects = subject_names_field()
     headline = serializers.CharField()
     timezone = serializers.CharField()
-    languages = LanguageCodesField()
+    languages = language_codes_field()
     rating = RatingField()
     review_count = serializers.IntegerField()
     bookable = serializers.BooleanField(
@@ -174,7 +168,7 @@ class TutorSerializer(serializers.Serializer):
     headline = serializers.CharField()
     hourly_rate = MoneyField()
     currency = serializers.CharField()
-    subjects = SubjectNamesField()
+    subjects = subject_names_field()
     rating = RatingField()
     review_count = serializers.IntegerField()
 
@@ -182,7 +176,7 @@ class TutorSerializer(serializers.Serializer):
 class TutorDetailSerializer(TutorSerializer):
     bio = serializers.CharField(source="user.bio")
     timezone = serializers.CharField()
-    languages = LanguageCodesField()
+    languages = language_codes_field()
 
 
 class SubjectSerializer(serializers.Serializer):
