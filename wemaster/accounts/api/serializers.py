@@ -58,11 +58,11 @@ class RelatedValuesField(serializers.Field):
 
 
 def subject_names_field() -> RelatedValuesField:
-    return RelatedValuesField(attribute="name", source="subjects", help_text='Subject names, e.g. ["algebra"].')
+    return RelatedValuesField(attribute="name", help_text='Subject names, e.g. ["algebra"].')
 
 
 def language_codes_field() -> RelatedValuesField:
-    return RelatedValuesField(attribute="code", source="languages", help_text='ISO 639-1 codes, e.g. ["en", "de"].')
+    return RelatedValuesField(attribute="code", help_text='ISO 639-1 codes, e.g. ["en", "de"].')
 
 
 class TutorProfileSerializer(serializers.Serializer):
