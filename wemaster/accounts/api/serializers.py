@@ -174,6 +174,8 @@ class TutorSerializer(serializers.Serializer):
 
 
 class TutorDetailSerializer(TutorSerializer):
+    """One tutor's public profile: the directory row plus bio, time zone and teaching languages."""
+
     bio = serializers.CharField(source="user.bio")
     timezone = serializers.CharField()
     languages = language_codes_field()
