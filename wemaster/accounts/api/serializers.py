@@ -1,11 +1,11 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
 
 from wemaster.accounts.models import SELF_SERVICE_ROLES, User
 from wemaster.accounts.services import TutorProfileChanges
 from wemaster.accounts.validators import normalize_language_code, normalize_subject_name, validate_time_zone
+from wemaster.core import serializers
 from wemaster.core.money import MoneyField
 
 
@@ -145,13 +145,20 @@ class MeUpdateSerializer(serializers.Serializer):
     bio = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     tutor_profile = TutorProfileUpdateSerializer(required=False)
 
-    def validate(self, attrs):
-        moved = [name for name in self.MOVED_TO_TUTOR_PROFILE if name in self.initial_data]
-        if moved:
+    def to_internal_value(self, data):
+        """Profile fields sent at the top level are unknown here, as any other field, with a hint
+        where they go: one shape, never silently ignored."""
+        unknown = serializers.unknown_fields(self, data)
+        if unknown:
             raise serializers.ValidationError(
-                {name: [f'Not a field of /me: send it inside "tutor_profile": {{"{name}": ...}}.'] for name in moved}
+                {name: [self._unknown_field_message(name)] for name in unknown}, code=serializers.UNKNOWN_FIELD
             )
-        return attrs
+        return super().to_internal_value(data)
+
+    def _unknown_field_message(self, name: str) -> str:
+        if name in self.MOVED_TO_TUTOR_PROFILE:
+            return f'Unknown field; tutors send it inside "tutor_profile": {{"{name}": ...}}.'
+        return serializers.UNKNOWN_FIELD_MESSAGE
 
     def to_arguments(self) -> dict:
         values = dict(self.validated_data)
