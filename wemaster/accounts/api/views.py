@@ -20,6 +20,7 @@ from wemaster.accounts.api.serializers import (
     TutorSerializer,
 )
 from wemaster.core.db_router import scope_user
+from wemaster.core.deadlines import PublicReadDeadlineMixin
 from wemaster.core.errors import NotFound
 from wemaster.core.schema import ErrorSerializer
 from wemaster.core.throttles import ScopedRateThrottle
@@ -81,7 +82,7 @@ class MeView(APIView):
         return Response(MeSerializer(selectors.user_with_profile(user_id=request.user.id)).data)
 
 
-class TutorListView(generics.ListAPIView):
+class TutorListView(PublicReadDeadlineMixin, generics.ListAPIView):
     """Public directory of bookable tutors (a rate and at least one subject), newest first unless
     `ordering` says otherwise; keyset pages. Bad filter values are a 400 naming the parameter."""
 
@@ -131,7 +132,7 @@ def _catalog_subject_id(name: str | None) -> int | None:
     return subject_id
 
 
-class TutorDetailView(APIView):
+class TutorDetailView(PublicReadDeadlineMixin, APIView):
     """One bookable tutor's public profile; anyone else (not bookable, not a tutor) is 404."""
 
     permission_classes = [AllowAny]
@@ -144,7 +145,7 @@ class TutorDetailView(APIView):
         return Response(TutorDetailSerializer(profile).data)
 
 
-class SubjectListView(generics.ListAPIView):
+class SubjectListView(PublicReadDeadlineMixin, generics.ListAPIView):
     """The subject catalog, alphabetical, each with the number of bookable tutors teaching it.
     Tutors choose their subjects from it; the directory filters by its names."""
 
