@@ -25,6 +25,7 @@ from earnings.models import EarningKind, EarningStatus
 from wemaster.core.errors import NotFound
 from wemaster.core.idempotency import idempotent
 from wemaster.core.schema import ErrorSerializer
+from wemaster.core.serializers import reject_body
 from wemaster.core.throttles import ScopedWriteThrottleMixin
 
 TUTOR_ONLY = [IsAuthenticated, IsTutor]
@@ -154,6 +155,7 @@ class PayoutMethodDetailView(APIView):
 
     @extend_schema(tags=EARNINGS, responses={204: OpenApiResponse(description="Removed"), 404: NO_SUCH_METHOD})
     def delete(self, request, pk: int):
+        reject_body(request)
         services.payout_method_remove(tutor=request.user, payout_method_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -41,16 +41,9 @@ PENDING_IN_OTHER_BRANCHES = {
     ("POST", "/api/v1/auth/password-reset"),
     ("POST", "/api/v1/auth/password-reset/confirm"),
     ("DELETE", "/api/v1/me"),
-    ("GET", "/api/v1/tutors/{}"),
-    ("GET", "/api/v1/subjects"),
-    ("PATCH", "/api/v1/earnings/payout-methods/{}"),
-    ("DELETE", "/api/v1/earnings/payout-methods/{}"),
-    ("GET", "/api/v1/earnings/refund-requests"),
-    ("GET", "/api/v1/earnings/refund-requests/{}"),
 }
 PENDING_CODES_IN_OTHER_BRANCHES = {
     "invalid_reset_token",
-    "tutor_not_bookable",
     "frame_too_large",
 }
 
