@@ -106,11 +106,18 @@ def test_a_new_tutor_is_listed_and_bookable_only_with_a_rate_and_a_subject(
 def test_the_flat_form_is_refused_naming_each_field(client_for, catalog):
     tutor = TutorFactory()
     response = client_for(tutor).patch(ME, {"hourly_rate": "55.00", "subjects": ["physics"]}, format="json")
-    assert response.status_code == 400
+    assert (response.status_code, response.json()["code"]) == (400, "unknown_field")
     fields = response.json()["fields"]
     assert set(fields) == {"hourly_rate", "subjects"}
     assert "tutor_profile" in fields["hourly_rate"][0]
     assert TutorProfile.objects.get(pk=tutor.pk).hourly_rate == 4_000
+
+
+def test_an_unknown_field_inside_the_profile_is_named(client_for, catalog):
+    tutor = TutorFactory()
+    response = client_for(tutor).patch(ME, {"tutor_profile": {"rate": "55.00"}}, format="json")
+    assert (response.status_code, response.json()["code"]) == (400, "unknown_field")
+    assert response.json()["fields"] == {"tutor_profile": {"rate": ["Unknown field."]}}
 
 
 @pytest.mark.parametrize("user_factory", [StudentFactory, StaffFactory])
