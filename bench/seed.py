@@ -146,8 +146,8 @@ def seed(*, scale: str, out: Path, progress, seed_value: int = 2026) -> dict:
         rates[tutor_id] = rng.randrange(2_000, 12_000, 100)
     copy_rows(
         "accounts_tutorprofile",
-        ["user_id", "hourly_rate", "currency", "rating"],
-        ((t, rates[t], currency, round(rng.uniform(3.5, 5.0), 2)) for t in tutor_ids),
+        ["user_id", "hourly_rate", "currency", "rating", "review_count"],
+        ((t, rates[t], currency, round(rng.uniform(3.5, 5.0), 2), rng.randint(1, 200)) for t in tutor_ids),
     )
     copy_rows(
         "accounts_tutorprofile_subjects",

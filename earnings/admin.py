@@ -32,10 +32,11 @@ class EarningAdmin(ReadOnlyMoneyAdmin):
 
 @admin.register(PayoutMethod)
 class PayoutMethodAdmin(ReadOnlyMoneyAdmin):
-    """Tokens come from the payout provider through the API; tutors manage their own."""
+    """Tokens come from the payout provider through the API; tutors manage their own. A removed
+    method stays (withdrawals made to it keep it) with its `removed_at`."""
 
-    list_display = ["id", "tutor", "bank_name", "last4", "is_default", "created_at"]
-    list_filter = ["is_default"]
+    list_display = ["id", "tutor", "bank_name", "last4", "is_default", "created_at", "removed_at"]
+    list_filter = ["is_default", ("removed_at", admin.EmptyFieldListFilter)]
     search_fields = ["tutor__email", "=last4"]
     list_select_related = ["tutor"]
     ordering = ["-id"]

@@ -67,8 +67,19 @@ class Earning(models.Model):
         return f"Earning {self.pk} of tutor {self.tutor_id} ({self.status})"
 
 
+class PayoutMethodQuerySet(models.QuerySet):
+    def active(self) -> "PayoutMethodQuerySet":
+        return self.filter(removed_at__isnull=True)
+
+
 class PayoutMethod(models.Model):
-    """A tokenized bank account (never an account number)."""
+    """A tokenized bank account (never an account number).
+
+    Removing one only marks it (`removed_at`): a withdrawal keeps the account it was requested to
+    (its foreign key protects the row) and is paid there even when the method is removed while
+    the payout is in flight. A removed method is hidden from the tutor and refused for new
+    withdrawals, and is never the default.
+    """
 
     tutor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="payout_methods")
     token = models.CharField(max_length=64)
@@ -76,8 +87,16 @@ class PayoutMethod(models.Model):
     last4 = models.CharField(max_length=4)
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PayoutMethodQuerySet.as_manager()
 
     class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(removed_at__isnull=True) | Q(is_default=False), name="earnings_removed_method_not_default"
+            )
+        ]
         indexes = [models.Index(fields=["tutor", "-id"], name="earnings_payout_method_recent")]
 
     def __str__(self):

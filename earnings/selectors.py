@@ -162,7 +162,8 @@ def earning_list(*, tutor_id: int, kind: str | None = None, status: str | None =
 
 
 def payout_method_list(*, tutor_id: int) -> QuerySet[PayoutMethod]:
-    return PayoutMethod.objects.filter(tutor_id=tutor_id)
+    """The tutor's payout methods, removed ones left out."""
+    return PayoutMethod.objects.active().filter(tutor_id=tutor_id)
 
 
 def withdrawal_list(*, tutor_id: int) -> QuerySet[Withdrawal]:

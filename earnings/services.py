@@ -319,8 +319,9 @@ def payout_method_add(*, tutor, token: str, make_default: bool = False) -> Payou
 @retry_on_lock_conflict
 @transaction.atomic
 def _payout_method_store(*, tutor, details, make_default: bool) -> PayoutMethod:
-    has_default = PayoutMethod.objects.filter(tutor=tutor, is_default=True).exists()
-    if make_default:
+    methods = _lock_payout_methods(tutor_id=tutor.id)
+    has_default = any(method.is_default for method in methods)
+    if make_default and has_default:
         PayoutMethod.objects.filter(tutor=tutor, is_default=True).update(is_default=False)
     return PayoutMethod.objects.create(
         tutor=tutor,
@@ -329,6 +330,62 @@ def _payout_method_store(*, tutor, details, make_default: bool) -> PayoutMethod:
         last4=details.last4,
         is_default=make_default or not has_default,
     )
+
+
+def _lock_payout_methods(*, tutor_id: int) -> list[PayoutMethod]:
+    """The tutor's payout methods (not removed), locked in primary-key order, so that changes to
+    one tutor's methods (adding, removing, the default) serialize. Call inside atomic.
+
+    Only these flows lock payout methods, and they lock nothing else, so they stand outside the
+    order of wemaster.ledger.locks. A withdrawal does not lock its method: one requested while
+    its method is being removed keeps that method, like any withdrawal already in flight.
+    """
+    return list(PayoutMethod.objects.active().filter(tutor_id=tutor_id).select_for_update(no_key=True).order_by("pk"))
+
+
+def _payout_method_in(methods: list[PayoutMethod], payout_method_id: int) -> PayoutMethod:
+    for method in methods:
+        if method.pk == payout_method_id:
+            return method
+    raise NotFound("Payout method not found.")
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def payout_method_set_default(*, tutor, payout_method_id: int, is_default: bool) -> PayoutMethod:
+    """`True` makes it the tutor's one default; `False` on the default leaves none.
+    Raises NotFound (not one of the tutor's methods, or removed)."""
+    methods = _lock_payout_methods(tutor_id=tutor.id)
+    method = _payout_method_in(methods, payout_method_id)
+    if is_default:
+        others = [other.pk for other in methods if other.is_default and other.pk != method.pk]
+        PayoutMethod.objects.filter(pk__in=others).update(is_default=False)
+    method.is_default = is_default
+    method.save(update_fields=["is_default"])
+    return method
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def payout_method_remove(*, tutor, payout_method_id: int, now: datetime | None = None) -> PayoutMethod | None:
+    """Remove one of the tutor's payout methods: hidden and refused for new withdrawals from now
+    on, while a withdrawal already requested to it is still paid there (the row stays, marked
+    `removed_at`). Removing the default makes the most recent remaining method the default.
+
+    Returns the new default, if any. Raises NotFound (not one of the tutor's methods, or removed).
+    """
+    methods = _lock_payout_methods(tutor_id=tutor.id)
+    method = _payout_method_in(methods, payout_method_id)
+    was_default = method.is_default
+    method.removed_at, method.is_default = now or timezone.now(), False
+    method.save(update_fields=["removed_at", "is_default"])
+    remaining = [other for other in methods if other.pk != method.pk]
+    if not was_default or not remaining:
+        return None
+    promoted = max(remaining, key=lambda other: other.pk)
+    promoted.is_default = True
+    promoted.save(update_fields=["is_default"])
+    return promoted
 
 
 # --- withdrawals ----------------------------------------------------------------------------------
@@ -360,15 +417,15 @@ def withdrawal_request(*, tutor, amount: int, payout_method_id: int) -> Withdraw
     """Move `amount` from the tutor's available earnings to payout clearing now; the payout task
     is queued on commit.
 
-    Raises BelowMinimumPayout, NotFound (someone else's payout method),
+    Raises BelowMinimumPayout, NotFound (someone else's or a removed payout method),
     InsufficientAvailableBalance, WithdrawalInProgress (the partial unique index makes this
     race-proof: two concurrent requests cannot both insert an in-flight row).
     """
     if amount < settings.EARNINGS_MIN_PAYOUT_MINOR:
         minimum = f"{format_minor(settings.EARNINGS_MIN_PAYOUT_MINOR)} {settings.CURRENCY}"
         raise BelowMinimumPayout(fields={"amount": [f"The minimum payout is {minimum}."]})
-    method = PayoutMethod.objects.filter(pk=payout_method_id, tutor=tutor).first()
-    if method is None:
+    method = PayoutMethod.objects.active().filter(pk=payout_method_id, tutor=tutor).first()
+    if method is None:  # someone else's, or removed
         raise NotFound("Payout method not found.")
     available = tutor_account(tutor_id=tutor.id, kind=AccountKind.TUTOR_AVAILABLE)
     if amount > available.available:
@@ -538,7 +595,8 @@ def withdrawal_retry(*, withdrawal_id: int) -> Withdrawal:
     clearing under a new gateway key); one stuck in processing (transient failures outlasted the
     task's retries) is queued again with its current key.
 
-    Raises WithdrawalNotRetryable (paid, or just requested), WithdrawalInProgress,
+    Raises WithdrawalNotRetryable (paid, just requested, or a failed one whose method the tutor
+    removed since), WithdrawalInProgress,
     InsufficientAvailableBalance.
     """
     withdrawal = Withdrawal.objects.select_for_update(no_key=True).get(pk=withdrawal_id)
@@ -547,6 +605,9 @@ def withdrawal_retry(*, withdrawal_id: int) -> Withdrawal:
         return withdrawal
     if withdrawal.status != WithdrawalStatus.FAILED:
         raise WithdrawalNotRetryable()
+    if PayoutMethod.objects.filter(pk=withdrawal.payout_method_id, removed_at__isnull=False).exists():
+        # The money is back in available: the tutor withdraws it again to an account they keep.
+        raise WithdrawalNotRetryable("The tutor removed this payout method; a new withdrawal is needed.")
     withdrawal.round += 1
     withdrawal.provider_key = new_provider_key()
     withdrawal.status = WithdrawalStatus.REQUESTED

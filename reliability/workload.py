@@ -129,6 +129,7 @@ class Workload:
     def setup(self) -> None:
         run = uuid.uuid4().hex[:8]
         anonymous = ApiClient(self.base_url, None, None)
+        self._subject_in_catalog()
         for role, count in (("student", self.config.students), ("tutor", self.config.tutors)):
             for index in range(count):
                 op = anonymous.call(
@@ -162,7 +163,7 @@ class Workload:
                 "profile",
                 "PATCH",
                 "/api/v1/me",
-                {"hourly_rate": major(self.config.hourly_rate), "subjects": [SUBJECT]},
+                {"tutor_profile": {"hourly_rate": major(self.config.hourly_rate), "subjects": [SUBJECT]}},
                 key="profile",
             )
             assert op.status == 200, (op.status, op.response)
@@ -178,12 +179,19 @@ class Workload:
         self.staff = self._staff(run)
 
     @staticmethod
+    def _subject_in_catalog() -> None:
+        """Tutors choose subjects from the catalog staff keep (through the ORM, as `_staff`)."""
+        from wemaster.accounts.services import subjects_resolve
+
+        subjects_resolve([SUBJECT])
+
+    @staticmethod
     def _staff(run: str) -> Actor:
         from wemaster.accounts.models import User
         from wemaster.accounts.sessions import token_create
 
         user = User.objects.create_user(
-            email=f"staff-{run}@reliability.test", password=PASSWORD, is_staff=True, display_name="staff"
+            email=f"staff-{run}@reliability.test", password=PASSWORD, is_staff=True, display_name="staff", role="staff"
         )
         return Actor(user.id, "staff", token_create(user=user, name="reliability workload")[1])
 

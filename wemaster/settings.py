@@ -295,13 +295,13 @@ CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
         "accounts_tutorprofile",
         "accounts_subject",
         "accounts_tutorprofile_subjects",
+        "accounts_tutorlanguage",
     }
 )
 CACHALOT_UNCACHABLE_TABLES = frozenset({"django_migrations", "django_session"})
 # Only reads of the primary are cached (and served from the cache): a replica may not have
 # replayed the write whose invalidation an entry would otherwise outlive (docs/ARCHITECTURE.md, Read replicas).
 CACHALOT_DATABASES = frozenset({"default"})
-
 
 
 def _redis_broker_url() -> str:
@@ -321,9 +321,7 @@ def _redis_broker_url() -> str:
 _EXPLICIT_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_BROKER_URL = _EXPLICIT_BROKER_URL or (_redis_broker_url() if REDIS_CONFIGURED else "memory://")
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = env.bool(
-    "CELERY_TASK_ALWAYS_EAGER", default=not (_EXPLICIT_BROKER_URL or REDIS_CONFIGURED)
-)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not (_EXPLICIT_BROKER_URL or REDIS_CONFIGURED))
 CELERY_TASK_EAGER_PROPAGATES = True
 # A task is acknowledged after it ran, and a worker that dies under it (kill -9, OOM) gives it
 # back: RabbitMQ requeues it when the worker's connection drops, Redis after the visibility
@@ -484,8 +482,8 @@ SPECTACULAR_SETTINGS = {
         "tutors earn and withdraw, everyone chats and meets in the community.\n\n"
         "Authenticate with the header `Authorization: Token <key>`; the key comes from "
         "`POST /api/v1/auth/register` or `POST /api/v1/auth/token` (use *Authorize* above). "
-        "Bodies and answers are JSON, money is a decimal string such as `\"12.50\"`, times are ISO-8601 UTC, "
-        "and every error is `{\"code\", \"detail\", \"fields\"?}`. Conventions, error codes, the chat "
+        'Bodies and answers are JSON, money is a decimal string such as `"12.50"`, times are ISO-8601 UTC, '
+        'and every error is `{"code", "detail", "fields"?}`. Conventions, error codes, the chat '
         "websocket and the sandbox payment tokens: `docs/API.md` in the repository."
     ),
     "VERSION": "1.0.0",
@@ -593,7 +591,12 @@ METRICS_DB_TIMEOUT_MS = env.int("METRICS_DB_TIMEOUT_MS", default=1000)
 
 
 # --- business limits (a business person may change these) --------------------------------------
+# A tutor's hourly rate, in cents: at least MIN (a 15-minute lesson then costs at least 0.25).
+MIN_HOURLY_RATE_MINOR = env.int("MIN_HOURLY_RATE_MINOR", default=100)
 MAX_HOURLY_RATE_MINOR = env.int("MAX_HOURLY_RATE_MINOR", default=100_000)
+# How many subjects and teaching languages one tutor profile may list.
+TUTOR_MAX_SUBJECTS = env.int("TUTOR_MAX_SUBJECTS", default=20)
+TUTOR_MAX_LANGUAGES = env.int("TUTOR_MAX_LANGUAGES", default=10)
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="wemaster.core.payments.sandbox.SandboxGateway")
 # The sandbox provider's own record (wemaster/core/payments/sandbox.py). On PostgreSQL it is a
 # table of the same database written through a connection of its own; on SQLite a file of its own.
@@ -660,7 +663,12 @@ LESSONS_PROBLEM_REPORT_WINDOW_HOURS = env.int("LESSONS_PROBLEM_REPORT_WINDOW_HOU
 # problem-report window has closed: the delay is max(this, LESSONS_PROBLEM_REPORT_WINDOW_HOURS).
 LESSONS_AUTO_COMPLETE_AFTER_HOURS = env.int("LESSONS_AUTO_COMPLETE_AFTER_HOURS", default=24)
 LESSONS_AUTO_COMPLETE_BATCH_SIZE = env.int("LESSONS_AUTO_COMPLETE_BATCH_SIZE", default=200)
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({"DisputeOutcomeEnum": "wemaster.lessons.models.DisputeOutcome"})
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "DisputeOutcomeEnum": "wemaster.lessons.models.DisputeOutcome",
+        "RefundStatusEnum": "wemaster.lessons.models.RefundStatus",
+    }
+)
 CELERY_BEAT_SCHEDULE.update(
     {
         "lessons-auto-complete": {

@@ -97,10 +97,18 @@ class PayoutMethodCreateSerializer(serializers.Serializer):
 
 
 class PayoutMethodSerializer(serializers.ModelSerializer):
+    removed_at = serializers.DateTimeField(
+        read_only=True, help_text="Set once the tutor removed it (seen only on the withdrawals made to it)."
+    )
+
     class Meta:
         model = PayoutMethod
-        fields = ["id", "bank_name", "last4", "is_default", "created_at"]
+        fields = ["id", "bank_name", "last4", "is_default", "created_at", "removed_at"]
         read_only_fields = fields
+
+
+class PayoutMethodUpdateSerializer(serializers.Serializer):
+    is_default = serializers.BooleanField()
 
 
 class WithdrawalCreateSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ urlpatterns = [
     path("earnings/transactions", views.EarningListView.as_view(), name="earnings-transactions"),
     path("earnings/transactions/<int:pk>", views.EarningDetailView.as_view(), name="earnings-transaction-detail"),
     path("earnings/payout-methods", views.PayoutMethodListCreateView.as_view(), name="earnings-payout-methods"),
+    path("earnings/payout-methods/<int:pk>", views.PayoutMethodDetailView.as_view(), name="earnings-payout-method"),
     path("earnings/withdrawals", views.WithdrawalListCreateView.as_view(), name="earnings-withdrawals"),
     path("earnings/withdrawals/<int:pk>", views.WithdrawalDetailView.as_view(), name="earnings-withdrawal-detail"),
 ]

@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -17,12 +17,15 @@ from earnings.api.serializers import (
     OverviewSerializer,
     PayoutMethodCreateSerializer,
     PayoutMethodSerializer,
+    PayoutMethodUpdateSerializer,
     WithdrawalCreateSerializer,
     WithdrawalSerializer,
 )
 from earnings.models import EarningKind, EarningStatus
 from wemaster.core.errors import NotFound
 from wemaster.core.idempotency import idempotent
+from wemaster.core.schema import ErrorSerializer
+from wemaster.core.serializers import reject_body
 from wemaster.core.throttles import ScopedWriteThrottleMixin
 
 TUTOR_ONLY = [IsAuthenticated, IsTutor]
@@ -105,19 +108,56 @@ class EarningDetailView(APIView):
         return Response(EarningSerializer(earning).data)
 
 
+EARNINGS = ["earnings"]
+NO_SUCH_METHOD = OpenApiResponse(ErrorSerializer, description="`not_found`: not one of yours, or removed")
+
+
 class PayoutMethodListCreateView(generics.ListAPIView):
+    """The caller's payout methods (removed ones left out), newest first; POST adds one."""
+
     permission_classes = TUTOR_ONLY
     serializer_class = PayoutMethodSerializer
 
     def get_queryset(self):
         return selectors.payout_method_list(tutor_id=self.request.user.id)
 
-    @extend_schema(request=PayoutMethodCreateSerializer, responses={201: PayoutMethodSerializer})
+    @extend_schema(tags=EARNINGS)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(tags=EARNINGS, request=PayoutMethodCreateSerializer, responses={201: PayoutMethodSerializer})
     def post(self, request):
         data = PayoutMethodCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         method = services.payout_method_add(tutor=request.user, **data.validated_data)
         return Response(PayoutMethodSerializer(method).data, status=status.HTTP_201_CREATED)
+
+
+class PayoutMethodDetailView(APIView):
+    """Make a payout method the default, or remove it. A removed method disappears from the list
+    and cannot receive new withdrawals; a withdrawal already requested to it is still paid there.
+    Removing the default makes the most recent remaining method the default."""
+
+    permission_classes = TUTOR_ONLY
+
+    @extend_schema(
+        tags=EARNINGS,
+        request=PayoutMethodUpdateSerializer,
+        responses={200: PayoutMethodSerializer, 404: NO_SUCH_METHOD},
+    )
+    def patch(self, request, pk: int):
+        data = PayoutMethodUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        method = services.payout_method_set_default(
+            tutor=request.user, payout_method_id=pk, is_default=data.validated_data["is_default"]
+        )
+        return Response(PayoutMethodSerializer(method).data)
+
+    @extend_schema(tags=EARNINGS, responses={204: OpenApiResponse(description="Removed"), 404: NO_SUCH_METHOD})
+    def delete(self, request, pk: int):
+        reject_body(request)
+        services.payout_method_remove(tutor=request.user, payout_method_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class WithdrawalListCreateView(ScopedWriteThrottleMixin, generics.ListAPIView):

@@ -2,8 +2,11 @@ import factory
 from django.conf import settings
 
 from wemaster.accounts.models import Role, TutorProfile, User
+from wemaster.accounts.services import subjects_resolve
 
 PASSWORD = "correct-horse-battery-staple"
+# What a factory tutor teaches unless told otherwise: with the rate, it makes the tutor bookable.
+DEFAULT_SUBJECTS = ("mathematics",)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -26,12 +29,26 @@ class StudentFactory(UserFactory):
     role = Role.STUDENT
 
 
+class StaffFactory(UserFactory):
+    role = Role.STAFF
+    is_staff = True
+
+
 class TutorProfileFactory(factory.django.DjangoModelFactory):
+    """A bookable profile: a rate and DEFAULT_SUBJECTS (`profile__subjects=[]` for none)."""
+
     class Meta:
         model = TutorProfile
+        skip_postgeneration_save = True
 
     hourly_rate = 4000
     currency = settings.CURRENCY
+
+    @factory.post_generation
+    def subjects(obj, create, extracted, **kwargs):
+        names = DEFAULT_SUBJECTS if extracted is None else extracted
+        if create and names:
+            obj.subjects.set(subjects_resolve(list(names)))
 
 
 class TutorFactory(UserFactory):

@@ -1,8 +1,8 @@
 import pytest
 from knox.crypto import hash_token
 
-from tests.accounts.factories import PASSWORD, StudentFactory, TutorFactory
-from wemaster.accounts.models import DeviceToken, Role, Subject, User
+from tests.accounts.factories import PASSWORD, StudentFactory
+from wemaster.accounts.models import DeviceToken, Role, User
 
 pytestmark = pytest.mark.django_db
 
@@ -83,40 +83,6 @@ def test_me_with_bad_token_is_401(api_client):
     response = api_client.get(ME)
     assert response.status_code == 401
     assert response.json()["code"] == "authentication_failed"
-
-
-def test_tutor_updates_rate_and_subjects(client_for):
-    tutor = TutorFactory()
-    response = client_for(tutor).patch(
-        ME,
-        {"display_name": "Prof", "hourly_rate": "55.50", "subjects": [" Algebra", "algebra", "Physics"]},
-        format="json",
-    )
-    assert response.status_code == 200, response.json()
-    profile = response.json()["tutor_profile"]
-    assert profile["hourly_rate"] == "55.50"
-    assert profile["subjects"] == ["algebra", "physics"]
-    tutor.refresh_from_db()
-    assert tutor.display_name == "Prof"
-    assert tutor.tutor_profile.hourly_rate == 5550
-    assert Subject.objects.count() == 2
-
-
-@pytest.mark.parametrize("rate", ["-1.00", "1.005", "abc", 12.5, "1e3"])
-def test_bad_hourly_rate_is_400(client_for, rate):
-    tutor = TutorFactory()
-    response = client_for(tutor).patch(ME, {"hourly_rate": rate}, format="json")
-    assert response.status_code == 400
-    assert "hourly_rate" in response.json()["fields"]
-    tutor.tutor_profile.refresh_from_db()
-    assert tutor.tutor_profile.hourly_rate == 4000
-
-
-def test_student_cannot_set_tutor_fields(client_for):
-    student = StudentFactory()
-    response = client_for(student).patch(ME, {"hourly_rate": "10.00"}, format="json")
-    assert response.status_code == 400
-    assert "hourly_rate" in response.json()["fields"]
 
 
 def test_role_and_email_cannot_be_changed_through_me(client_for):

@@ -6,7 +6,7 @@ from cachalot.api import invalidate as cachalot_invalidate
 from django.db import connections
 
 from tests.accounts.factories import TutorFactory
-from wemaster.accounts.services import TUTOR_DIRECTORY_TAG
+from wemaster.accounts.services import TUTOR_DIRECTORY_TAG, subjects_resolve
 from wemaster.core.cache import invalidate_tags
 
 TUTORS = "/api/v1/tutors"
@@ -22,7 +22,7 @@ def test_first_page_is_served_from_cache_and_profile_changes_invalidate_it(
         assert api_client.get(TUTORS).json()["results"][0]["display_name"] == "Before"
     client = client_for(tutor)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = client.patch("/api/v1/me", {"display_name": "After", "hourly_rate": "55.00"})
+        response = client.patch("/api/v1/me", {"display_name": "After", "tutor_profile": {"hourly_rate": "55.00"}})
     # the directory tag, and the cached token identity of the saved user
     assert response.status_code == 200 and len(callbacks) == 2
     row = api_client.get(TUTORS).json()["results"][0]
@@ -45,7 +45,8 @@ def test_pages_are_cached_per_subject_and_page_size(api_client, django_assert_nu
     TutorFactory.create_batch(3)
     assert len(api_client.get(TUTORS, {"page_size": 2}).json()["results"]) == 2
     assert len(api_client.get(TUTORS, {"page_size": 3}).json()["results"]) == 3
-    assert api_client.get(TUTORS, {"subject": "Nothing"}).json()["results"] == []
+    subjects_resolve(["chemistry"])  # in the catalog, taught by nobody
+    assert api_client.get(TUTORS, {"subject": "Chemistry"}).json()["results"] == []
 
 
 @pytest.fixture
@@ -90,3 +91,50 @@ def test_database_down_public_directory_is_stale_with_header_private_is_503(api_
 
     never_cached = api_client.get(TUTORS, {"subject": "chemistry"})
     assert never_cached.status_code == 503
+
+
+@pytest.mark.django_db
+def test_profile_changes_reach_sorted_filtered_pages_and_subject_counts_at_once(
+    api_client, client_for, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    subjects_resolve(["algebra", "physics"])
+    cheap = TutorFactory(profile__hourly_rate=2_000, profile__subjects=["algebra"])
+    dear = TutorFactory(profile__hourly_rate=6_000, profile__subjects=["algebra"])
+    by_price = {"subject": "algebra", "ordering": "price"}
+
+    def listed():
+        return [row["id"] for row in api_client.get(TUTORS, by_price).json()["results"]]
+
+    def counts():
+        return {row["name"]: row["tutor_count"] for row in api_client.get("/api/v1/subjects").json()["results"]}
+
+    assert (listed(), counts()) == ([cheap.id, dear.id], {"algebra": 2, "physics": 0})
+    with django_assert_num_queries(0):  # both served from the cache
+        assert (listed(), counts()) == ([cheap.id, dear.id], {"algebra": 2, "physics": 0})
+
+    def patch(user, profile):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client_for(user).patch("/api/v1/me", {"tutor_profile": profile}, format="json").status_code == 200
+
+    patch(dear, {"hourly_rate": "10.00", "subjects": ["physics", "algebra"]})
+    assert (listed(), counts()) == ([dear.id, cheap.id], {"algebra": 2, "physics": 1})
+    patch(cheap, {"subjects": ["physics"]})
+    assert (listed(), counts()) == ([dear.id], {"algebra": 1, "physics": 2})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_profile_change_leaves_the_cached_pages_alone(api_client, client_for, django_assert_num_queries):
+    """Real commits here: a change that commits invalidates (checked first), one that fails does not."""
+    tutor, other = TutorFactory(), TutorFactory()
+    api_client.get(TUTORS)
+    assert client_for(other).patch("/api/v1/me", {"tutor_profile": {"headline": "x"}}, format="json").status_code == 200
+    with django_assert_num_queries(2):  # the committed change emptied the page: recomputed
+        api_client.get(TUTORS)
+    api_client.get(TUTORS)
+    response = client_for(tutor).patch(
+        "/api/v1/me", {"display_name": "Never", "tutor_profile": {"subjects": ["nothing-like-it"]}}, format="json"
+    )
+    assert response.status_code == 400
+    with django_assert_num_queries(0):
+        names = {row["id"]: row["display_name"] for row in api_client.get(TUTORS).json()["results"]}
+    assert names[tutor.id] == tutor.display_name

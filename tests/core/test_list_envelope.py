@@ -24,6 +24,7 @@ from tests.lessons.factories import book, completed_lesson, tutor_teaching
 from tests.reliability import authz_matrix as matrix
 from tests.reliability.authz_matrix import _funded, fund
 from tests.reliability.test_authz_matrix import make_user
+from wemaster.accounts.services import subjects_resolve
 from wemaster.ledger.models import AccountKind
 from wemaster.lessons import services as lessons
 
@@ -43,6 +44,11 @@ def _twice(rows_of):
 def _tutors(owner) -> dict:
     tutor_teaching()
     tutor_teaching()
+    return {}
+
+
+def _subjects(owner) -> dict:
+    subjects_resolve(["algebra", "physics"])
     return {}
 
 
@@ -101,6 +107,7 @@ def _withdrawals(tutor) -> dict:
 LIST_DATA = {
     "auth-tokens": _twice(matrix._tokens_of),
     "tutor-list": _tutors,
+    "subject-list": _subjects,
     "community-posts": _posts,
     "community-comments": _comments,
     "community-feed": _feed,
@@ -112,6 +119,7 @@ LIST_DATA = {
     "earnings-transactions": _twice(matrix._earnings_of),
     "earnings-payout-methods": _twice(matrix._payout_methods_of),
     "earnings-withdrawals": _withdrawals,
+    "earnings-refund-requests": _twice(matrix._refunds_on_lessons_taught),
     "wallet-payment-methods": _twice(matrix._payment_methods_of),
     "wallet-top-ups": _twice(matrix._top_ups_of),
     "wallet-transactions": _twice(matrix._transactions_of),

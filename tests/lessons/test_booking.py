@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from earnings.models import Earning, EarningKind
-from tests.accounts.factories import StudentFactory
+from tests.accounts.factories import StudentFactory, TutorFactory
 from tests.ledger.factories import funded_wallet
 from tests.lessons.factories import SUBJECT, book, ended_lesson, future, past, tutor_teaching
 from wemaster.ledger import services as ledger
@@ -221,3 +221,26 @@ def test_auto_complete_finishes_lessons_some_hours_after_they_end():
     assert (long_ago.status, recent.status) == (LessonStatus.COMPLETED, LessonStatus.BOOKED)
     assert services.lessons_auto_complete(now=now) == 0
     assert find_discrepancies() == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("profile", [{"profile__hourly_rate": 0}, {"profile__subjects": []}])
+def test_a_tutor_without_a_rate_or_a_subject_cannot_be_booked(client_for, profile):
+    student, tutor = StudentFactory(), TutorFactory(**profile)
+    wallet = funded_wallet(student, 100_000)
+    response = client_for(student).post("/api/v1/lessons", booking_body(tutor))
+    assert (response.status_code, response.json()["code"]) == (400, "tutor_not_bookable")
+    wallet.refresh_from_db()
+    assert wallet.held == 0 and not Lesson.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_bookability_check_adds_no_query_to_booking(django_assert_num_queries, settings):
+    """The tutor's profile is locked, checked and its subject found in one query: with the overlap
+    check, the wallet account, the hold and the lesson, ten queries (savepoints included)."""
+    settings.CACHALOT_ENABLED = False
+    student, tutor = StudentFactory(), tutor_teaching("physics", SUBJECT)
+    funded_wallet(student, 100_000)
+    with django_assert_num_queries(10):
+        lesson = book(student=student, tutor=tutor)
+    assert (lesson.subject.name, lesson.price) == (SUBJECT, 4_000)

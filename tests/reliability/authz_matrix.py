@@ -25,7 +25,7 @@ from wemaster.lessons import services as lessons
 
 ANYONE = frozenset({"student", "tutor", "staff"})
 TUTORS = frozenset({"tutor"})
-STUDENTS = frozenset({"student", "staff"})  # staff users in these tests are students with is_staff
+STUDENTS = frozenset({"student"})  # staff have a role of their own: no wallet
 STAFF = frozenset({"staff"})
 
 
@@ -125,6 +125,25 @@ def _earnings_of(tutor):
     return {_earning(tutor)["pk"]}
 
 
+def _tutor_profile(tutor):
+    return {"pk": tutor.id}
+
+
+def _payout_method(tutor):
+    return {"pk": earnings.payout_method_add(tutor=tutor, token="btok_ok").pk}
+
+
+def _refund_on_lesson_taught(tutor):
+    tutor.tutor_profile.subjects.set(subjects_resolve([SUBJECT]))
+    student = _funded(StudentFactory())
+    lesson = completed_lesson(student=student, tutor=tutor)
+    return {"pk": lessons.refund_request_create(student=student, lesson_id=lesson.pk, reason="No show").pk}
+
+
+def _refunds_on_lessons_taught(tutor):
+    return {_refund_on_lesson_taught(tutor)["pk"]}
+
+
 def _payout_methods_of(tutor):
     return {earnings.payout_method_add(tutor=tutor, token="btok_ok").pk}
 
@@ -181,6 +200,10 @@ MATRIX: dict[str, Entry] = {
     "auth-password-reset-confirm": Entry(public=frozenset({"post"})),
     "me": Entry(),
     "tutor-list": Entry(public=frozenset({"get"})),
+    "tutor-detail": Entry(
+        public=frozenset({"get"}), owner_role="tutor", setup=_tutor_profile, shared={"get": "tutor profiles are public"}
+    ),
+    "subject-list": Entry(public=frozenset({"get"})),
     # --- community: reads are public, writes need a token; changes are the author's ---
     "community-posts": Entry(public=frozenset({"get"})),
     "community-post": Entry(
@@ -233,6 +256,16 @@ MATRIX: dict[str, Entry] = {
     "earnings-transactions": Entry(roles=TUTORS, owner_role="tutor", own_rows=_earnings_of),
     "earnings-transaction-detail": Entry(roles=TUTORS, owner_role="tutor", setup=_earning, private={"get": None}),
     "earnings-payout-methods": Entry(roles=TUTORS, owner_role="tutor", own_rows=_payout_methods_of),
+    "earnings-payout-method": Entry(
+        roles=TUTORS,
+        owner_role="tutor",
+        setup=_payout_method,
+        private={"patch": {"is_default": True}, "delete": None},
+    ),
+    "earnings-refund-requests": Entry(roles=TUTORS, owner_role="tutor", own_rows=_refunds_on_lessons_taught),
+    "earnings-refund-request": Entry(
+        roles=TUTORS, owner_role="tutor", setup=_refund_on_lesson_taught, private={"get": None}
+    ),
     "earnings-withdrawals": Entry(roles=TUTORS, owner_role="tutor", own_rows=_withdrawals_of),
     "earnings-withdrawal-detail": Entry(roles=TUTORS, owner_role="tutor", setup=_withdrawal, private={"get": None}),
     # --- wallet: students only, each their own ---

@@ -4,7 +4,7 @@ import pytest
 from django.apps import apps
 
 from reliability.routes import api_routes
-from tests.accounts.factories import StudentFactory, TutorFactory
+from tests.accounts.factories import StaffFactory, StudentFactory, TutorFactory
 from tests.reliability.authz_matrix import MATRIX
 
 ROUTES = {route.name: route for route in api_routes()}
@@ -15,7 +15,7 @@ def make_user(role: str):
     if role == "tutor":
         return TutorFactory()
     if role == "staff":
-        return StudentFactory(is_staff=True)
+        return StaffFactory()
     return StudentFactory()
 
 

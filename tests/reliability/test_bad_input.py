@@ -104,12 +104,14 @@ def assert_handled(response, *, must_reject: bool) -> None:
 
 
 def caller_and_path(route):
-    """A caller the route admits, and a path to an object of theirs when the route has an id."""
+    """A caller the route admits, and a path to an object when the route has an id: the caller's
+    own, or for a role that acts on others' objects (staff deciding a student's refund), the
+    owner's."""
     entry = MATRIX[route.name]
-    role = entry.owner_role if entry.owner_role in entry.roles else sorted(entry.roles)[0]
-    user = make_user(role)
-    kwargs = entry.setup(user) if route.params else {}
-    return user, route.path(**kwargs)
+    owner = make_user(entry.owner_role)
+    caller = owner if entry.owner_role in entry.roles else make_user(sorted(entry.roles)[0])
+    kwargs = entry.setup(owner) if route.params else {}
+    return caller, route.path(**kwargs)
 
 
 @pytest.fixture(autouse=True)

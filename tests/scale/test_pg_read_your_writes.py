@@ -30,6 +30,7 @@ from tests.scale.pg_flows import (
     wait_until,
 )
 from wemaster.accounts.models import User
+from wemaster.accounts.services import subjects_resolve
 from wemaster.asgi import application
 from wemaster.core.cache import reset_process_state
 
@@ -122,6 +123,9 @@ def test_a_new_post_is_seen_by_its_author_in_lists_and_detail(pair):
 
 def test_no_cached_page_serves_pre_write_data_during_lag_or_after_catch_up(pair):
     tutor = register("tutor")
+    subjects_resolve(["algebra"])  # the catalog staff keep; a tutor is listed with a rate and a subject
+    profile = {"tutor_profile": {"hourly_rate": "40.00", "subjects": ["algebra"]}}
+    assert tutor.client().patch("/api/v1/me", profile, format="json").status_code == 200
     author = register()
     anonymous = APIClient()
 

@@ -27,8 +27,6 @@ class PaymentMethodFactory(factory.django.DjangoModelFactory):
 def funded(wallet, amount: int, token: str = "tok_visa"):
     """Top the wallet up through the real service (gateway charge + ledger transfer)."""
     method = PaymentMethodFactory(wallet=wallet, gateway_token=token, is_default=False)
-    top_up = services.top_up_execute(
-        top_up=services.top_up_begin(wallet=wallet, amount=amount, payment_method=method)
-    )
+    top_up = services.top_up_execute(top_up=services.top_up_begin(wallet=wallet, amount=amount, payment_method=method))
     wallet.account.refresh_from_db()
     return top_up

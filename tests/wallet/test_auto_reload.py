@@ -213,3 +213,20 @@ def test_reconcile_checks_top_ups_against_the_ledger(wallet):
     assert find_discrepancies() == []
     TopUp.objects.filter(pk=top_up.pk).update(amount=2_600)
     assert any(f"top-up {top_up.id} credited 2500, not 2600" in problem for problem in find_discrepancies())
+
+
+@pytest.mark.django_db
+def test_a_reload_card_removed_later_falls_back_to_the_default_card(wallet, student_client):
+    """Card removal (DELETE /wallet/payment-methods/{id}) and auto-reload: the reload's own card is
+    forgotten with it, and the next reload charges the default card."""
+    funded(wallet, 5_000)
+    default = PaymentMethodFactory(wallet=wallet, gateway_token="tok_visa", is_default=True)
+    chosen = PaymentMethodFactory(wallet=wallet, gateway_token="tok_mastercard", is_default=False)
+    services.auto_reload_configure(
+        wallet=wallet, enabled=True, threshold=2_000, amount=3_000, monthly_cap=100_000, payment_method_id=chosen.pk
+    )
+    assert student_client.delete(f"/api/v1/wallet/payment-methods/{chosen.pk}").status_code == 204
+    debit(wallet, 4_000, "spend")
+    top_up = services.auto_reload_run(wallet_id=wallet.id, trigger="after-removal")
+    assert (top_up.status, top_up.payment_method_id) == (TopUpStatus.SUCCEEDED, default.pk)
+    assert get_gateway().retrieve(kind="charge", idempotency_key=top_up.provider_key).source == "tok_visa"

@@ -21,3 +21,7 @@ class WrongPassword(ValidationFailed):
 class InvalidResetToken(DomainError):
     code = "invalid_reset_token"
     default_detail = "The password reset link is invalid, expired or already used."
+
+
+class NotATutor(ValidationFailed):
+    default_detail = "Only tutors have a tutor profile."

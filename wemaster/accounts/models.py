@@ -16,8 +16,16 @@ def normalize_email(email: str) -> str:
 
 
 class Role(models.TextChoices):
+    """What a user does on the platform. Staff operate it: no wallet, no earnings (`is_staff`
+    grants the admin; a staff member who also studies or teaches keeps that role instead)."""
+
     STUDENT = "student", "Student"
     TUTOR = "tutor", "Tutor"
+    STAFF = "staff", "Staff"
+
+
+# Roles anyone may register with; staff accounts are made by staff (admin, seed_demo).
+SELF_SERVICE_ROLES = (Role.STUDENT, Role.TUTOR)
 
 
 class UserManager(BaseUserManager):
@@ -87,15 +95,65 @@ class Subject(models.Model):
         return self.name
 
 
+class TutorProfileQuerySet(models.QuerySet):
+    def bookable(self) -> "TutorProfileQuerySet":
+        """Profiles students can find and book: an active tutor with a rate and at least one subject."""
+        teaches = TutorProfile.subjects.through.objects.filter(tutorprofile_id=models.OuterRef("pk"))
+        return self.filter(user__role=Role.TUTOR, user__is_active=True, hourly_rate__gt=0).filter(
+            models.Exists(teaches)
+        )
+
+
 class TutorProfile(models.Model):
+    """What students see of a tutor. Every tutor has one (registration and admin create it through
+    `services.tutor_profile_ensure`); it is listed and bookable only once it has a rate and a subject.
+
+    `rating` is the mean review score, meaningful only when `review_count` > 0 (the API shows null
+    then); it is 0 rather than NULL so that "best rated first" is a plain descending index scan.
+    The new columns also default in the database: bench/seed.py writes profiles with COPY.
+    """
+
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="tutor_profile", primary_key=True)
-    hourly_rate = models.PositiveIntegerField(default=0, help_text="Minor units (cents) per hour.")
+    hourly_rate = models.PositiveIntegerField(default=0, help_text="Minor units (cents) per hour; 0 = not set.")
     currency = models.CharField(max_length=3, default="USD")
     subjects = models.ManyToManyField(Subject, related_name="tutors", blank=True)
-    rating = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    headline = models.CharField(max_length=120, blank=True, default="", db_default="")
+    timezone = models.CharField(max_length=64, default="UTC", db_default="UTC", help_text="IANA time zone name.")
+    rating = models.DecimalField(max_digits=3, decimal_places=2, default=0, db_default=0)
+    review_count = models.PositiveIntegerField(default=0, db_default=0)
+
+    objects = TutorProfileQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # The directory's keyset orderings: price (both ways), best rated; newest is the primary key.
+            models.Index(fields=["hourly_rate", "user"], name="accounts_tutor_by_price"),
+            models.Index(fields=["rating", "user"], name="accounts_tutor_by_rating"),
+        ]
 
     def __str__(self):
         return f"Tutor profile of {self.user_id}"
+
+    @property
+    def is_bookable(self) -> bool:
+        """Needs `subjects` prefetched (or costs a query)."""
+        return self.hourly_rate > 0 and bool(self.subjects.all())
+
+
+class TutorLanguage(models.Model):
+    """A language a tutor teaches in (ISO 639-1 code), in the order the tutor gave them."""
+
+    profile = models.ForeignKey(TutorProfile, on_delete=models.CASCADE, related_name="languages")
+    code = models.CharField(max_length=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["profile", "code"], name="accounts_tutor_language_once")]
+        # The directory's `?language=` filter: an index-only EXISTS per profile.
+        indexes = [models.Index(fields=["code", "profile"], name="accounts_tutor_language_code")]
+
+    def __str__(self):
+        return self.code
 
 
 class DeviceToken(AbstractAuthToken):

@@ -1,5 +1,8 @@
 """Account writes: registration, credentials, password reset, deactivation, profile updates."""
 
+from collections.abc import Collection
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
@@ -10,15 +13,18 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
 from wemaster.accounts import sessions
-from wemaster.accounts.errors import EmailTaken, InvalidResetToken, WeakPassword, WrongPassword
-from wemaster.accounts.models import Role, Subject, TutorProfile, User, normalize_email
+from wemaster.accounts.errors import EmailTaken, InvalidResetToken, NotATutor, WeakPassword, WrongPassword
+from wemaster.accounts.models import Role, Subject, TutorLanguage, TutorProfile, User, normalize_email
 from wemaster.accounts.tasks import password_reset_send
+from wemaster.accounts.validators import normalize_subject_name
 from wemaster.core.cache import invalidate_tags
 from wemaster.core.errors import InvalidCredentials, ValidationFailed
 from wemaster.core.revocation import revoke_sessions
 
-# Every cached page of the public tutor directory carries this tag.
+# Every cached page of the public tutor directory and of the subject list carries this tag.
 TUTOR_DIRECTORY_TAG = "tutor_directory"
+# The cached subject catalog (names the directory's `?subject=` accepts) carries this one.
+SUBJECT_CATALOG_TAG = "subject_catalog"
 
 
 def _check_password_strength(*, password: str, user: User, field: str = "password") -> None:
@@ -51,8 +57,7 @@ def user_register(
     except IntegrityError as exc:  # a concurrent registration of the same email won
         raise taken from exc
     if role == Role.TUTOR:
-        TutorProfile.objects.create(user=user, currency=settings.CURRENCY)
-        invalidate_tags(TUTOR_DIRECTORY_TAG)
+        tutor_profile_ensure(user=user)  # empty: listed once it has a rate and a subject
     _, token = sessions.token_create(user=user, name=device_name)
     return user, token
 
@@ -137,14 +142,112 @@ def user_deactivate(*, user: User, current_password: str) -> None:
 
 
 def subjects_resolve(names: list[str]) -> list[Subject]:
-    """Subjects by normalized name, created on first use."""
-    normalized = sorted({name.strip().lower() for name in names if name.strip()})
+    """Subjects by normalized name, created on first use: for staff tools and seeds that grow
+    the catalog (tutors choose from it: `subjects_lookup`)."""
+    normalized = sorted({normalize_subject_name(name) for name in names if name.strip()})
     existing = {s.name: s for s in Subject.objects.filter(name__in=normalized)}
     missing = [Subject(name=name) for name in normalized if name not in existing]
     if missing:
         Subject.objects.bulk_create(missing, ignore_conflicts=True)
         existing = {s.name: s for s in Subject.objects.filter(name__in=normalized)}
+        subject_catalog_changed()
     return [existing[name] for name in normalized]
+
+
+def subjects_lookup(names: list[str]) -> list[Subject]:
+    """Catalog subjects by name (normalized, each once, in name order).
+
+    Raises ValidationFailed naming every name that is not in the catalog (`fields["subjects"]`).
+    """
+    normalized = sorted({normalize_subject_name(name) for name in names})
+    found = {subject.name: subject for subject in Subject.objects.filter(name__in=normalized)}
+    unknown = [name for name in normalized if name not in found]
+    if unknown:
+        listed = ", ".join(f'"{name}"' for name in unknown)
+        raise ValidationFailed(fields={"subjects": [f"Unknown subject: {listed}. GET /api/v1/subjects lists them."]})
+    return [found[name] for name in normalized]
+
+
+def tutor_directory_changed() -> None:
+    """Cached directory pages and subject tutor counts are stale once the current transaction
+    commits (at once outside one). Every write that changes what the directory shows calls it."""
+    invalidate_tags(TUTOR_DIRECTORY_TAG)
+
+
+def subject_catalog_changed() -> None:
+    """The catalog (names, and the pages that show them) is stale once the transaction commits."""
+    invalidate_tags(SUBJECT_CATALOG_TAG, TUTOR_DIRECTORY_TAG)
+
+
+def tutor_profile_ensure(*, user: User) -> TutorProfile:
+    """The tutor's profile, created empty (not listed, not bookable) if missing. Registration and
+    the admin call this, so every tutor has one."""
+    profile, _ = TutorProfile.objects.get_or_create(user=user, defaults={"currency": settings.CURRENCY})
+    return profile
+
+
+# User fields the directory shows or filters on.
+_DIRECTORY_USER_FIELDS = frozenset({"display_name", "role", "is_active"})
+
+
+def staff_user_saved(*, user: User, changed: Collection[str]) -> None:
+    """After staff saved a user in the admin: a tutor always has a profile, and a change the
+    directory shows (name, role, active) reaches it once the admin's transaction commits."""
+    if user.is_tutor:
+        tutor_profile_ensure(user=user)
+    if _DIRECTORY_USER_FIELDS & set(changed):
+        tutor_directory_changed()
+
+
+@dataclass(frozen=True)
+class TutorProfileChanges:
+    """The profile fields a tutor (or staff in admin) sets; None leaves a field as it is.
+
+    Values arrive shaped and checked (`hourly_rate` in cents within the limits, `timezone` an
+    IANA name, `languages` ISO 639-1 codes: wemaster.accounts.validators); subjects are names
+    looked up in the catalog here.
+    """
+
+    hourly_rate: int | None = None
+    subjects: list[str] | None = None
+    headline: str | None = None
+    timezone: str | None = None
+    languages: list[str] | None = None
+
+
+def _tutor_profile_apply(*, user: User, changes: TutorProfileChanges) -> bool:
+    """Write `changes` to the user's profile (created if missing). Returns whether anything was
+    given. Precondition: inside a transaction. Raises ValidationFailed (unknown subjects)."""
+    subjects = subjects_lookup(changes.subjects) if changes.subjects is not None else None
+    profile = tutor_profile_ensure(user=user)
+    updated = []
+    for name in ("hourly_rate", "headline", "timezone"):
+        value = getattr(changes, name)
+        if value is not None:
+            setattr(profile, name, value)
+            updated.append(name)
+    if updated:
+        profile.save(update_fields=updated)
+    if subjects is not None:
+        profile.subjects.set(subjects)
+    if changes.languages is not None:
+        TutorLanguage.objects.filter(profile=profile).delete()
+        codes = list(dict.fromkeys(changes.languages))  # each once, in the tutor's order
+        TutorLanguage.objects.bulk_create(TutorLanguage(profile=profile, code=code) for code in codes)
+    return bool(updated) or subjects is not None or changes.languages is not None
+
+
+@transaction.atomic
+def tutor_profile_update(*, user: User, changes: TutorProfileChanges) -> TutorProfile:
+    """Update a tutor's profile; the directory shows it once the transaction commits.
+
+    Raises NotATutor for any other role, ValidationFailed naming unknown subjects.
+    """
+    if not user.is_tutor:
+        raise NotATutor()
+    if _tutor_profile_apply(user=user, changes=changes):
+        tutor_directory_changed()
+    return user.tutor_profile
 
 
 @transaction.atomic
@@ -153,14 +256,15 @@ def user_update(
     user: User,
     display_name: str | None = None,
     bio: str | None = None,
-    hourly_rate: int | None = None,
-    subjects: list[str] | None = None,
+    tutor_profile: TutorProfileChanges | None = None,
 ) -> User:
-    """Update the caller's profile. Tutor-only fields are refused for students."""
-    if not user.is_tutor and (hourly_rate is not None or subjects is not None):
-        raise ValidationFailed(
-            fields={"hourly_rate": ["Tutors only."]} if hourly_rate is not None else {"subjects": ["Tutors only."]},
-        )
+    """Update the caller's own profile; `tutor_profile` is for tutors only.
+
+    Raises ValidationFailed: `fields["tutor_profile"]` for a non-tutor sending one, or nesting the
+    profile's own field errors (unknown subjects).
+    """
+    if tutor_profile is not None and not user.is_tutor:
+        raise ValidationFailed(fields={"tutor_profile": [NotATutor.default_detail]})
     changed = []
     if display_name is not None:
         user.display_name = display_name.strip()
@@ -170,13 +274,12 @@ def user_update(
         changed.append("bio")
     if changed:
         user.save(update_fields=changed)
-    if user.is_tutor and (hourly_rate is not None or subjects is not None):
-        profile, _ = TutorProfile.objects.get_or_create(user=user, defaults={"currency": settings.CURRENCY})
-        if hourly_rate is not None:
-            profile.hourly_rate = hourly_rate
-            profile.save(update_fields=["hourly_rate"])
-        if subjects is not None:
-            profile.subjects.set(subjects_resolve(subjects))
-    if user.is_tutor and (changed or hourly_rate is not None or subjects is not None):
-        invalidate_tags(TUTOR_DIRECTORY_TAG)
+    profile_changed = False
+    if tutor_profile is not None:
+        try:
+            profile_changed = _tutor_profile_apply(user=user, changes=tutor_profile)
+        except ValidationFailed as exc:
+            raise ValidationFailed(fields={"tutor_profile": exc.fields}) from exc
+    if user.is_tutor and (changed or profile_changed):
+        tutor_directory_changed()
     return user

@@ -40,6 +40,8 @@ Rules that make the order hold:
 - A batch takes one step for all its rows before the next step (clearance locks the batch's
   earnings, then all their accounts at once in id order), never row by row across steps.
 - Rows a transaction has just inserted are invisible to others and take no place in the order.
+- Rows only flows that lock nothing else take (a tutor's payout methods, locked in id order by
+  adding, removing or choosing the default one) stand outside the order: no cycle can pass them.
   The idempotency key's advisory lock is only tried (`pg_try_advisory_xact_lock`), never waited
   for, so it cannot close a cycle either.
 

@@ -80,3 +80,10 @@ class ConflictOfInterest(DomainError):
     code = "conflict_of_interest"
     status_code = status.HTTP_403_FORBIDDEN
     default_detail = "Staff cannot decide a case in which they are the student or the tutor."
+
+
+class TutorNotBookable(DomainError):
+    """The tutor has no hourly rate or no subject yet, so is neither listed nor bookable."""
+
+    code = "tutor_not_bookable"
+    default_detail = "This tutor cannot be booked yet: the profile needs an hourly rate and a subject."

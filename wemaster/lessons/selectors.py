@@ -44,3 +44,20 @@ def refund_request_get(*, user, refund_request_id: int) -> RefundRequest:
     if refund is None:
         raise NotFound("Refund request not found.")
     return refund
+
+
+def refund_requests_on_lessons_taught(*, tutor_id: int, status: str | None = None) -> QuerySet[RefundRequest]:
+    """Refund requests students made on lessons the tutor taught, with the student loaded (one
+    query a page). The tutor reads them; students ask and staff decide."""
+    queryset = RefundRequest.objects.filter(lesson__tutor_id=tutor_id).select_related("student")
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
+
+
+def refund_request_on_lesson_taught(*, tutor_id: int, refund_request_id: int) -> RefundRequest:
+    """Raises NotFound for a request on a lesson someone else taught."""
+    refund = refund_requests_on_lessons_taught(tutor_id=tutor_id).filter(pk=refund_request_id).first()
+    if refund is None:
+        raise NotFound("Refund request not found.")
+    return refund

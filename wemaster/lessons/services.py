@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from earnings import services as earnings
@@ -48,6 +49,7 @@ from wemaster.lessons.errors import (
     ReportWindowOpen,
     SlotTaken,
     StaffOnly,
+    TutorNotBookable,
 )
 from wemaster.lessons.models import DisputeOutcome, Lesson, LessonStatus, RefundRequest, RefundStatus
 
@@ -87,7 +89,8 @@ def lesson_book(
     one tutor serialize and the second sees the first's slot. Then the wallet account is
     updated (the hold): profile before accounts, as in wemaster.ledger.locks.
     `now` is the booking time (the seed books past lessons with it).
-    Raises OnlyStudentsBook, CannotBookSelf, ValidationFailed, SlotTaken, InsufficientFunds (402).
+    Raises OnlyStudentsBook, CannotBookSelf, ValidationFailed, TutorNotBookable, SlotTaken,
+    InsufficientFunds (402).
     """
     now = now or timezone.now()
     if tutor_id == student.id:
@@ -97,19 +100,16 @@ def lesson_book(
     _check_duration(duration_minutes)
     if starts_at <= now:
         raise ValidationFailed(fields={"starts_at": ["The lesson must start in the future."]})
-    profile = (
-        TutorProfile.objects.select_for_update(of=("self",), no_key=True)
-        .filter(user_id=tutor_id, user__role=Role.TUTOR, user__is_active=True)
-        .first()
-    )
+    profile = _lock_tutor_profile(tutor_id=tutor_id, subject=subject)
     if profile is None:
         raise ValidationFailed(fields={"tutor": ["Not a tutor."]})
-    subject_row = profile.subjects.filter(name=subject.strip().lower()).first()
-    if subject_row is None:
+    if profile.hourly_rate <= 0 or not profile.teaches_any:
+        raise TutorNotBookable()
+    if profile.subject_id is None:
         raise ValidationFailed(fields={"subject": ["The tutor does not teach this subject."]})
     price = lesson_price(hourly_rate=profile.hourly_rate, duration_minutes=duration_minutes)
     if price <= 0:
-        raise ValidationFailed(fields={"tutor": ["This tutor has no hourly rate yet."]})
+        raise ValidationFailed(fields={"duration_minutes": ["Too short to cost anything at this tutor's rate."]})
     ends_at = starts_at + timedelta(minutes=duration_minutes)
     overlapping = Lesson.objects.filter(
         tutor_id=tutor_id, status__in=OCCUPYING, starts_at__lt=ends_at, ends_at__gt=starts_at
@@ -121,13 +121,30 @@ def lesson_book(
     return Lesson.objects.create(
         student=student,
         tutor_id=tutor_id,
-        subject=subject_row,
+        subject_id=profile.subject_id,
         starts_at=starts_at,
         ends_at=ends_at,
         duration_minutes=duration_minutes,
         currency=profile.currency,
         price=price,
         hold=hold,
+    )
+
+
+def _lock_tutor_profile(*, tutor_id: int, subject: str) -> TutorProfile | None:
+    """Lock an active tutor's profile (step 5 of wemaster.ledger.locks) and read in the same query
+    what booking checks: whether the tutor teaches anything (`teaches_any`) and the id of the
+    requested subject among the tutor's (`subject_id`, None if not taught). None: not a tutor."""
+    taught = TutorProfile.subjects.through.objects.filter(tutorprofile_id=OuterRef("pk"))
+    return (
+        TutorProfile.objects.select_for_update(of=("self",), no_key=True)
+        .filter(user_id=tutor_id, user__role=Role.TUTOR, user__is_active=True)
+        .only("user_id", "hourly_rate", "currency")
+        .annotate(
+            teaches_any=Exists(taught),
+            subject_id=Subquery(taught.filter(subject__name=subject.strip().lower()).values("subject_id")[:1]),
+        )
+        .first()
     )
 
 

@@ -54,6 +54,11 @@ def test_requests_keep_answering_while_redis_is_dead_and_the_breaker_opens(throw
         {"email": "new@example.com", "password": "a-long-passphrase", "role": "tutor", "display_name": "Newton"},
     )
     assert registered.status_code == 201
+    # ...and so does onboarding: the new tutor is listed once the profile has a rate and a subject
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {registered.json()['token']}")
+    profile = {"tutor_profile": {"hourly_rate": "40.00", "subjects": ["mathematics"]}}
+    assert api_client.patch("/api/v1/me", profile, format="json").status_code == 200
+    api_client.credentials()
     assert [row["display_name"] for row in api_client.get(TUTORS).json()["results"]] == ["Newton", "Ada"]
 
     ready = api_client.get("/readyz")

@@ -1,6 +1,6 @@
 """Shapes of the sign-in, token, password and deactivation endpoints (README, Accounts and sessions)."""
 
-from wemaster.accounts.models import DEVICE_NAME_MAX_LENGTH, DeviceToken, Role
+from wemaster.accounts.models import DEVICE_NAME_MAX_LENGTH, SELF_SERVICE_ROLES, DeviceToken
 from wemaster.core import serializers
 from wemaster.core.authentication import TokenInUse
 
@@ -23,7 +23,8 @@ def device_field() -> serializers.CharField:
 class RegisterInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = password_field()
-    role = serializers.ChoiceField(choices=Role.choices)
+    # Staff accounts are made by staff, never by sign-up.
+    role = serializers.ChoiceField(choices=[(role.value, role.label) for role in SELF_SERVICE_ROLES])
     display_name = serializers.CharField(max_length=80)
     device = device_field()
 

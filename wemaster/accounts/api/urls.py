@@ -13,4 +13,6 @@ urlpatterns = [
     path("auth/password-reset/confirm", auth.PasswordResetConfirmView.as_view(), name="auth-password-reset-confirm"),
     path("me", views.MeView.as_view(), name="me"),
     path("tutors", views.TutorListView.as_view(), name="tutor-list"),
+    path("tutors/<int:pk>", views.TutorDetailView.as_view(), name="tutor-detail"),
+    path("subjects", views.SubjectListView.as_view(), name="subject-list"),
 ]

@@ -76,5 +76,19 @@ class RefundRequestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TutorRefundRequestSerializer(RefundRequestSerializer):
+    """A refund request as the lesson's tutor sees it: who asked, and once approved, how much came
+    back out of the tutor's earnings (`tutor_recovered`) and how much the platform advanced
+    against the tutor's future earnings (`platform_covered`, money already withdrawn)."""
+
+    student = PartySerializer()
+    tutor_recovered = MoneyField()
+    platform_covered = MoneyField()
+
+    class Meta(RefundRequestSerializer.Meta):
+        fields = [*RefundRequestSerializer.Meta.fields, "student", "tutor_recovered", "platform_covered"]
+        read_only_fields = fields
+
+
 class RefundRequestListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=RefundStatus.choices, required=False)

@@ -1,4 +1,5 @@
-"""REST routes of the lesson booking flow and the wallet's refund requests, mounted under /api/v1/."""
+"""REST routes of the lesson booking flow and of refund requests (the student's under wallet/, the
+tutor's read-only view under earnings/), mounted under /api/v1/."""
 
 from django.urls import path
 
@@ -20,5 +21,11 @@ urlpatterns = [
     ),
     path(
         "wallet/refund-requests/<int:pk>/reject", views.RefundRequestRejectView.as_view(), name="refund-request-reject"
+    ),
+    path("earnings/refund-requests", views.TutorRefundRequestListView.as_view(), name="earnings-refund-requests"),
+    path(
+        "earnings/refund-requests/<int:pk>",
+        views.TutorRefundRequestDetailView.as_view(),
+        name="earnings-refund-request",
     ),
 ]

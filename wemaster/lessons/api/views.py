@@ -4,6 +4,7 @@ from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from earnings.api.permissions import IsTutor
 from wemaster.core.idempotency import idempotent
 from wemaster.core.schema import ErrorSerializer
 from wemaster.core.serializers import reject_body
@@ -17,6 +18,7 @@ from wemaster.lessons.api.serializers import (
     RefundRequestCreateSerializer,
     RefundRequestListQuerySerializer,
     RefundRequestSerializer,
+    TutorRefundRequestSerializer,
 )
 from wemaster.lessons.models import LessonStatus, RefundStatus
 
@@ -29,6 +31,7 @@ def conflict(codes: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=codes)
 
 
+EARNINGS = ["earnings"]
 NOT_YOURS = OpenApiResponse(ErrorSerializer, description="`not_found`: no such lesson, or not yours")
 
 
@@ -235,3 +238,37 @@ class RefundRequestRejectView(APIView):
         reject_body(request)
         refund = services.refund_request_reject(refund_request_id=pk, staff=request.user)
         return Response(RefundRequestSerializer(refund).data)
+
+
+class TutorRefundRequestListView(generics.ListAPIView):
+    """Refund requests students made on lessons the caller taught, newest first. Read only:
+    students ask (POST /wallet/refund-requests), staff decide."""
+
+    permission_classes = [IsAuthenticated, IsTutor]
+    serializer_class = TutorRefundRequestSerializer
+
+    def get_queryset(self):
+        query = RefundRequestListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.refund_requests_on_lessons_taught(
+            tutor_id=self.request.user.id, status=query.validated_data.get("status")
+        )
+
+    @extend_schema(tags=EARNINGS, parameters=[OpenApiParameter("status", str, enum=RefundStatus.values)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class TutorRefundRequestDetailView(APIView):
+    permission_classes = [IsAuthenticated, IsTutor]
+
+    @extend_schema(
+        tags=EARNINGS,
+        responses={
+            200: TutorRefundRequestSerializer,
+            404: OpenApiResponse(ErrorSerializer, description="`not_found`: no such request on a lesson you taught"),
+        },
+    )
+    def get(self, request, pk: int):
+        refund = selectors.refund_request_on_lesson_taught(tutor_id=request.user.id, refund_request_id=pk)
+        return Response(TutorRefundRequestSerializer(refund).data)
