@@ -80,9 +80,11 @@ audit: venv
 
 # The long bank workload (10 minutes, a fault every 45 s) on a scratch database next to
 # DATABASE_URL's; the short version runs in `make test` (tests/reliability/). docs/RELIABILITY.md.
+# Then waves of websocket clients that never read against one daphne (needs REDIS_URL too).
 soak: venv system-deps
 	@test -n "$$DATABASE_URL" || { echo "make soak needs DATABASE_URL (PostgreSQL)"; exit 2; }
 	$(BIN)/python -m reliability.soak --minutes $${SOAK_MINUTES:-10}
+	WS_SOAK=1 $(BIN)/python -m pytest tests/messaging/test_ws_daphne.py -k waves -q -p no:cacheprovider
 
 lint: venv
 	$(BIN)/ruff check .

@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP to Django, websockets behind origin validation and token auth."""
+"""ASGI entry point: HTTP to Django; websockets through send back-pressure (`ws_flow`) and the
+handshake checks (`channels_auth`: Origin, token, bounded inputs) to the chat consumer."""
 
 import os
 
@@ -8,14 +9,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wemaster.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 - after Django setup
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from messaging.routing import websocket_urlpatterns  # noqa: E402
 from wemaster.core.channels_auth import TokenAuthMiddleware  # noqa: E402
+from wemaster.core.ws_flow import SendFlowControl  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(TokenAuthMiddleware(URLRouter(websocket_urlpatterns))),
+        "websocket": SendFlowControl(TokenAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -422,6 +422,8 @@ THROTTLE_RATES = {
     "follow_create": env.str("RATE_FOLLOW_CREATE", default="60/min"),
     "tag_create": env.str("RATE_TAG_CREATE", default="30/hour"),
     "report_create": env.str("RATE_REPORT_CREATE", default="20/hour"),
+    # websocket `read` frames that reach the database (repeats are coalesced for free)
+    "ws_read": env.str("RATE_WS_READ", default="120/min"),
 }
 
 # --- the edge: client addresses, request sizes, cost of public reads ---------------------------
@@ -684,8 +686,15 @@ MESSAGING_UNREAD_CACHE_TTL = env.int("MESSAGING_UNREAD_CACHE_TTL", default=300)
 MESSAGING_TYPING_THROTTLE_SECONDS = env.int("MESSAGING_TYPING_THROTTLE_SECONDS", default=3)
 MESSAGING_EVENT_RETENTION_HOURS = env.int("MESSAGING_EVENT_RETENTION_HOURS", default=24)
 MESSAGING_EVENT_PRUNE_INTERVAL = env.int("MESSAGING_EVENT_PRUNE_INTERVAL", default=3600)
-MESSAGING_REPLAY_BATCH = env.int("MESSAGING_REPLAY_BATCH", default=500)
+# A replay holds one batch while a slow client drains it: rows x the largest event bounds a socket.
+MESSAGING_REPLAY_BATCH = env.int("MESSAGING_REPLAY_BATCH", default=100)
 MESSAGING_WS_IDLE_TIMEOUT = env.int("MESSAGING_WS_IDLE_TIMEOUT", default=300)
+# Websocket bounds (README, Messaging: "Websocket limits").
+MESSAGING_WS_ALLOWED_ORIGINS = env.list("MESSAGING_WS_ALLOWED_ORIGINS", default=ALLOWED_HOSTS)
+MESSAGING_WS_MAX_QUERY_BYTES = env.int("MESSAGING_WS_MAX_QUERY_BYTES", default=2048)
+MESSAGING_WS_MAX_FRAME_BYTES = env.int("MESSAGING_WS_MAX_FRAME_BYTES", default=64 * 1024)
+MESSAGING_WS_MAX_SOCKETS_PER_USER = env.int("MESSAGING_WS_MAX_SOCKETS_PER_USER", default=10)
+MESSAGING_WS_SEND_TIMEOUT = env.float("MESSAGING_WS_SEND_TIMEOUT", default=20.0)
 CELERY_BEAT_SCHEDULE.update(
     {
         "messaging-prune-events": {

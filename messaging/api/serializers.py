@@ -91,12 +91,22 @@ class UnreadSerializer(serializers.Serializer):
     conversations = serializers.DictField(child=serializers.IntegerField(), help_text='{"<conversation id>": count}')
 
 
+# PostgreSQL's bigint, the widest primary key.
+_ID_MAX = 2**63 - 1
+
+
+def _frame_id():
+    """An id in a websocket frame: a row id, so an out-of-range number is a validation error
+    before it reaches a query (SQLite raises on one)."""
+    return serializers.IntegerField(min_value=1, max_value=_ID_MAX)
+
+
 class FrameSerializer(serializers.Serializer):
     """A websocket frame: strict like a REST body, so `type` (which the consumer dispatched on) is
     one of its fields and anything else is refused."""
 
     type = serializers.CharField()
-    conversation = serializers.IntegerField(min_value=1)
+    conversation = _frame_id()
 
 
 class SendFrameSerializer(FrameSerializer, MessageInputSerializer):
@@ -109,3 +119,5 @@ class TypingFrameSerializer(FrameSerializer):
 
 class ReadFrameSerializer(FrameSerializer, ReadSerializer):
     """Websocket `{"type": "read", "conversation", "message_id"}`."""
+
+    message_id = _frame_id()

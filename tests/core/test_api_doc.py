@@ -33,10 +33,8 @@ CODE_PACKAGES = ("wemaster", "wallet", "earnings", "messaging", "community")
 # onboarding, payout-method removal, the tutor's view of refund requests and strict
 # bodies; issue 19's websocket bounds. Empty both sets when those branches are merged: from then
 # on each operation must be in the schema and each code answered by the code.
-PENDING_IN_OTHER_BRANCHES = {}
-PENDING_CODES_IN_OTHER_BRANCHES = {
-    "frame_too_large",
-}
+PENDING_IN_OTHER_BRANCHES: set[tuple[str, str]] = set()
+PENDING_CODES_IN_OTHER_BRANCHES: set[str] = set()
 
 
 def normalized(path: str) -> str:

@@ -58,15 +58,30 @@ def test_a_rest_message_reaches_websocket_clients_on_both_asgi_processes(live):
 
 
 def test_a_foreign_origin_is_refused_by_the_asgi_process(live):
+    """Accepted, then closed with 4403: a browser reads the code (an HTTP 403 it could not)."""
     url = f"ws://127.0.0.1:{live.topology.ports['ws1']}/ws/chat/?token={live.data['alice']['token']}"
 
     async def connect():
-        async with websockets.connect(url, origin="http://evil.example"):
-            pass
+        async with websockets.connect(url, origin="http://evil.example") as socket:
+            async with asyncio.timeout(5):
+                await socket.recv()
 
-    with pytest.raises(websockets.InvalidStatus) as refused:
+    with pytest.raises(websockets.ConnectionClosed) as refused:
         asyncio.run(connect())
-    assert refused.value.response.status_code == 403
+    assert refused.value.rcvd.code == 4403
+
+
+def test_a_client_without_origin_connects_through_nginx_with_the_token_in_the_subprotocol(live):
+    """A mobile or server client: no Origin header, the token kept out of the URL."""
+    url = f"{live.base_url.replace('http://', 'ws://')}/ws/chat/"
+
+    async def ping():
+        async with websockets.connect(url, subprotocols=["wemaster.token", live.data["alice"]["token"]]) as socket:
+            await socket.send(json.dumps({"type": "ping"}))
+            async with asyncio.timeout(5):
+                return socket.subprotocol, json.loads(await socket.recv())
+
+    assert asyncio.run(ping()) == ("wemaster.token", {"type": "pong"})
 
 
 def test_a_withdrawal_requested_over_rest_is_paid_by_the_celery_worker(live):

@@ -163,10 +163,18 @@ function handleEvent(event) {
   }
 }
 
+// Close codes after which reconnecting cannot help (docs/API.md, Websocket).
+const FINAL_CLOSES = {
+  4401: "signed out: sign in again",
+  4403: "this page's origin is not allowed",
+  4409: "replaced by a newer connection",
+};
+
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const since = state.lastEventId ? `&since=${state.lastEventId}` : "";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws/chat/?token=${encodeURIComponent(state.token)}${since}`);
+  const since = state.lastEventId ? `?since=${state.lastEventId}` : "";
+  // The token travels in the subprotocol header, not the URL (kept out of logs).
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/chat/${since}`, ["wemaster.token", state.token]);
   state.socket = socket;
   socket.addEventListener("open", () => {
     $("connection-status").textContent = "live";
@@ -175,8 +183,12 @@ function connect() {
     state.pingTimer = setInterval(() => socket.send(JSON.stringify({ type: "ping" })), PING_EVERY_MS);
   });
   socket.addEventListener("message", (frame) => handleEvent(JSON.parse(frame.data)));
-  socket.addEventListener("close", () => {
+  socket.addEventListener("close", (event) => {
     clearInterval(state.pingTimer);
+    if (FINAL_CLOSES[event.code]) {
+      $("connection-status").textContent = FINAL_CLOSES[event.code];
+      return;
+    }
     $("connection-status").textContent = "reconnecting…";
     if (state.token) setTimeout(connect, state.reconnectDelay);
     state.reconnectDelay = Math.min(state.reconnectDelay * 2, 10000);
