@@ -239,9 +239,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         while the client is not reading (ws_flow), so at most one batch is held."""
         batch_size = settings.MESSAGING_REPLAY_BATCH
         while self._sending():
-            batch = await _events_after(
-                user_id=self.user.id, since=self.delivered, limit=batch_size
-            )
+            batch = await _events_after(user_id=self.user.id, since=self.delivered, limit=batch_size)
             complete = len(batch) < batch_size
             batch.reverse()
             while batch and self._sending():
@@ -313,9 +311,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._send_error(exc, request=content)
 
     def _session_revoked(self) -> bool:
-        """The check every frame pays (one cache GET): were all the user's sessions revoked since
-        this socket connected? (A lost `session.revoked` broadcast still ends the session here.)"""
-        return revocation.session_version(self.user.id) > self.session_version
+        """The check every frame pays (one cache round trip): were all the user's sessions, or this
+        socket's token, revoked since it connected? (A lost `session.revoked` broadcast still ends
+        the session here.)"""
+        return revocation.session_revoked(
+            self.user.id, since_version=self.session_version, token_key=self.scope.get("token_key")
+        )
 
     def _as_user(self, handler, content: dict) -> None:
         """Run a frame's service call; what it writes is the user's own, so the user's next reads

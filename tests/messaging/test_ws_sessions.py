@@ -114,6 +114,27 @@ def test_a_lost_broadcast_is_caught_by_the_next_frame(alice, bob, monkeypatch):
     assert not Message.objects.filter(conversation=chat).exists()
 
 
+def test_a_lost_broadcast_of_one_tokens_revocation_is_caught_by_its_next_frame(alice, bob, monkeypatch):
+    """Logout of one device while the broadcast is lost: that token's socket closes at its next
+    frame (the token's revocation mark), the user's other device keeps working."""
+    chat = direct_conversation(alice, bob)
+    phone, laptop = token_for(alice, name="phone"), token_for(alice, name="laptop")
+
+    async def scenario():
+        phone_socket, laptop_socket = await connect(phone), await connect(laptop)
+        monkeypatch.setattr(revocation, "get_channel_layer", lambda: None)
+        await sync_to_async(revocation.revoke_sessions)(alice.id, token_key=token_key_of(phone))
+        assert await phone_socket.receive_nothing(timeout=0.3)
+        await phone_socket.send_json_to({"type": "message.send", "conversation": chat.id, "body": "from the phone"})
+        assert await closed_with(phone_socket) == 4401
+        await still_open(laptop_socket)
+        await laptop_socket.disconnect()
+        await phone_socket.disconnect()
+
+    async_to_sync(scenario)()
+    assert not Message.objects.filter(conversation=chat).exists()
+
+
 def test_a_deactivated_user_can_neither_send_nor_receive(alice, bob):
     chat = direct_conversation(alice, bob)
     alice_key, bob_key = token_for(alice), token_for(bob)

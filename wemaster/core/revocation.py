@@ -46,6 +46,23 @@ def _version_key(user_id: int) -> str:
     return f"auth:session-version:{user_id}"
 
 
+def _revoked_token_key(token_key: str) -> str:
+    return f"auth:revoked-token:{token_key}"
+
+
+def session_revoked(user_id: int, *, since_version: int, token_key: str | None) -> bool:
+    """Whether a socket that connected under `since_version` with `token_key` has lost its
+    session: every session of the user revoked since, or its own token revoked. One cache round
+    trip; a lost `session.revoked` broadcast still ends the session at the socket's next frame."""
+    keys = [_version_key(user_id)] + ([_revoked_token_key(token_key)] if token_key else [])
+    try:
+        found = caches["default"].get_many(keys)
+    except CacheUnavailable:
+        return False
+    token_revoked = token_key is not None and _revoked_token_key(token_key) in found
+    return token_revoked or int(found.get(_version_key(user_id)) or 0) > since_version
+
+
 def session_version(user_id: int) -> int:
     """The user's current session version (0 until the first revocation)."""
     try:
@@ -61,13 +78,15 @@ def revoke_sessions(user_id: int, *, token_key: str | None = None) -> None:
 
 
 def _broadcast(user_id: int, token_key: str | None) -> None:
-    if token_key is None:
-        cache = caches["default"]
-        try:
+    cache = caches["default"]
+    try:
+        if token_key is None:
             cache.add(_version_key(user_id), 0, timeout=_VERSION_TTL)
             cache.incr(_version_key(user_id))
-        except (CacheUnavailable, ValueError):
-            logger.warning("session version not bumped: cache unavailable", extra={"user_id": user_id})
+        else:  # the token's sockets read this mark at their next frame
+            cache.set(_revoked_token_key(token_key), 1, timeout=_VERSION_TTL)
+    except (CacheUnavailable, ValueError):
+        logger.warning("session revocation not marked: cache unavailable", extra={"user_id": user_id})
     layer = get_channel_layer()
     if layer is None:
         return
