@@ -19,6 +19,11 @@ stale_served = Counter(
 )
 family_ttl = Gauge("wemaster_cache_family_ttl_seconds", "Current adaptive TTL of a key family", ["family"])
 memory_entries = Gauge("wemaster_cache_memory_entries", "Entries held in this process' memory level")
+memory_bytes = Gauge("wemaster_cache_memory_bytes", "Estimated bytes held in this process' memory level")
+memory_skipped = Counter(
+    "wemaster_cache_memory_skipped_total", "Values too large for the memory level (served from Redis only)"
+)
+tag_memo_bytes = Gauge("wemaster_cache_tag_memo_bytes", "Estimated bytes held in this process' tag-version memo")
 breaker_state = Gauge(
     "wemaster_cache_breaker_state", "Circuit breaker state: 0 closed, 1 half-open, 2 open", ["breaker"]
 )
