@@ -5,6 +5,9 @@ POSTS = "community:posts"  # every cached page of the posts list
 RANKED = "community:ranked"  # cached pages ordered by top/trending: the trending refresh reorders them
 TAGS = "community:tags"  # the tag list
 
+# Removal marks of posts (wemaster.core.cache.removals): stale copies drop the posts marked.
+REMOVED_POST = "post"
+
 
 def post(post_id: int) -> str:
     return f"post:{post_id}"

@@ -586,6 +586,9 @@ CACHE_LOCK_POLL_SECONDS = env.float("CACHE_LOCK_POLL_SECONDS", default=0.02)
 CACHE_STALE_GRACE_SECONDS = env.int("CACHE_STALE_GRACE_SECONDS", default=60)
 # Stale-if-error: how long past freshness a last good public value may still be served.
 CACHE_STALE_IF_ERROR_MAX_AGE = env.int("CACHE_STALE_IF_ERROR_MAX_AGE", default=24 * 3600)
+# Entries whose key a client chooses (filters, page sizes): at most this many per family in Redis;
+# storing one more evicts the family's entries closest to expiry (wemaster/core/cache/keys.py).
+CACHE_PARAM_KEYS_PER_FAMILY = env.int("CACHE_PARAM_KEYS_PER_FAMILY", default=500)
 # Circuit breaker around Redis (state in process memory).
 CACHE_BREAKER_FAILURES = env.int("CACHE_BREAKER_FAILURES", default=5)
 CACHE_BREAKER_COOLDOWN_SECONDS = env.float("CACHE_BREAKER_COOLDOWN_SECONDS", default=5.0)

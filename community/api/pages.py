@@ -4,6 +4,11 @@ A page is `{"results": [...], "next": token|None, "previous": token|None}`: seri
 with `my_reaction` left empty and opaque cursor tokens. The shared first page is cached as
 such (per ordering and filter, never per user); views then merge the caller's reactions for
 the ids on the page with one query and turn tokens into links.
+
+Filters come from the query string, so keys are hashes of them (`params_key`) and every page but
+the default ones is capped per family (`distinct_keys`); a filtered page with no rows is not
+stored at all (an unknown tag or author costs one indexed query, not a key). While the database
+is down, a stale page is served without the posts removed since it was cached (`removals`).
 """
 
 from django.conf import settings
@@ -13,10 +18,23 @@ from community.api.pagination import POST_ORDERINGS, CommentPagination, TagPagin
 from community.api.serializers import CommentSerializer, PostListSerializer, TagSerializer
 from wemaster.accounts.models import User
 from wemaster.core.cache import get_or_compute
+from wemaster.core.cache.keys import params_key
+from wemaster.core.cache.removals import removed_among
 
 
 def _page_data(page, rows) -> dict:
     return {"results": rows, "next": page.next, "previous": page.previous}
+
+
+def _has_rows(data: dict) -> bool:
+    return bool(data["results"])
+
+
+def without_removed_posts(data: dict) -> dict:
+    """A stale page without the posts hidden or deleted since it was cached (no database read).
+    Raises RemovalsUnknown when Redis cannot tell."""
+    gone = removed_among(cache_tags.REMOVED_POST, [row["id"] for row in data["results"]])
+    return {**data, "results": [row for row in data["results"] if row["id"] not in gone]}
 
 
 def post_page(
@@ -51,15 +69,19 @@ def post_page(
     if author_id is not None:
         tags.append(cache_tags.author(author_id))
 
-    key = f"community:posts:{ordering}:{kind or ''}:{tag or ''}:{author_id or ''}:{page_size}"
+    filtered = bool(tag) or author_id is not None
+    default_page = not filtered and not kind and page_size == paginator.page_size
     return get_or_compute(
-        key,
+        params_key("community:posts", ordering=ordering, kind=kind, tag=tag, author=author_id, page_size=page_size),
         compute,
         tags=tags,
         ttl=settings.COMMUNITY_LIST_CACHE_TTL,
         family="community_posts",
         local=False,
         stale_if_error=True,
+        on_stale=without_removed_posts,
+        distinct_keys=None if default_page else settings.CACHE_PARAM_KEYS_PER_FAMILY,
+        store_if=_has_rows if filtered else None,
     )
 
 
@@ -102,6 +124,7 @@ def comment_page(*, post_id: int, accepted_comment_id: int | None, page_size: in
         family="community_comments",
         local=False,
         stale_if_error=True,
+        distinct_keys=settings.CACHE_PARAM_KEYS_PER_FAMILY,
     )
 
 

@@ -127,6 +127,12 @@ def _versions_from(found: dict, tags: list[str]) -> dict[str, int] | None:
     return versions
 
 
+def answered(found: dict) -> bool:
+    """Whether a `get_many` answer that asked for the epoch key came from Redis (a missing epoch
+    is initialized first), as opposed to the miss an unreachable Redis turns into."""
+    return _versions_from(found, []) is not None
+
+
 def read(entry_key: str, tags: list[str]) -> tuple[bytes | None, dict[str, int] | None]:
     """The raw entry under `entry_key` and the current versions of `tags` (epoch
     included), in one Redis round trip. Versions are None when Redis cannot answer."""
