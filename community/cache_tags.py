@@ -4,6 +4,7 @@ services that invalidate them (wemaster.core.cache, invalidated on commit)."""
 POSTS = "community:posts"  # every cached page of the posts list
 RANKED = "community:ranked"  # cached pages ordered by top/trending: the trending refresh reorders them
 TAGS = "community:tags"  # the tag list
+AUTHORS = "community:authors"  # every cached page that shows authors' display names (posts, comments)
 
 # Removal marks of posts (wemaster.core.cache.removals): stale copies drop the posts marked.
 REMOVED_POST = "post"

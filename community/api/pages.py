@@ -61,7 +61,7 @@ def post_page(
 
     if cursor or q:
         return compute()
-    tags = [cache_tags.POSTS]
+    tags = [cache_tags.POSTS, cache_tags.AUTHORS]
     if ordering != "new":
         tags.append(cache_tags.RANKED)
     if tag:
@@ -119,7 +119,7 @@ def comment_page(*, post_id: int, accepted_comment_id: int | None, page_size: in
     return get_or_compute(
         f"community:comments:{post_id}:{accepted_comment_id or ''}:{page_size}",
         compute,
-        tags=[cache_tags.post_comments(post_id)],
+        tags=[cache_tags.post_comments(post_id), cache_tags.AUTHORS],
         ttl=settings.COMMUNITY_LIST_CACHE_TTL,
         family="community_comments",
         local=False,
