@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint migrate seed venv clean serve serve-deps system-deps bench bench-quick audit soak scale-test
+.PHONY: run test lint migrate seed venv clean serve serve-deps system-deps check-alerts bench bench-quick audit soak scale-test
 
 venv: $(VENV)/.installed
 
@@ -40,24 +40,37 @@ scale-test: venv
 
 # System packages (Debian), each installed only when missing. serve-deps: nginx, the one origin
 # of the production topology. system-deps: those plus Debian's chromium for the browser tests
-# (tests/live; Playwright drives /usr/bin/chromium, it never downloads a browser of its own)
-# and wrk, the benchmark's load generator.
+# (tests/live; Playwright drives /usr/bin/chromium, it never downloads a browser of its own),
+# wrk, the benchmark's load generator, and Debian's prometheus (promtool checks and unit-tests
+# the alert rules; the live alert test runs the server itself).
 serve-deps:
 	@command -v nginx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; }
 
 system-deps: serve-deps
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	@command -v promtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+
+# The alert rules (deploy/prometheus/): valid, and each one's unit tests pass (docs/OPERATIONS.md).
+# `make test` runs the same through tests/ops/test_alert_rules.py.
+check-alerts:
+	@command -v promtool >/dev/null || { echo "promtool is missing: run make system-deps"; exit 2; }
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool check config --syntax-only deploy/prometheus/prometheus.yml
+	promtool test rules deploy/prometheus/tests/*.yml
 
 # The production topology on one machine against PostgreSQL and Redis (REDIS_URL or REDIS_SENTINELS) from the environment:
 # nginx :8000 -> granian WSGI workers :8001 (REST) and two daphne ASGI processes :8002/:8003
 # (websockets), a Celery worker and beat. Ctrl-C stops everything. Other ports: SERVE_PORT,
-# SERVE_WEB_PORT, SERVE_WS1_PORT, SERVE_WS2_PORT.
+# SERVE_WEB_PORT, SERVE_WS1_PORT, SERVE_WS2_PORT. Every process writes its Prometheus series into
+# PROMETHEUS_MULTIPROC_DIR (var/prometheus-<port>/, emptied at each start) and /metrics merges them.
+PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/var/prometheus-$(or $(SERVE_PORT),8000)
 serve: venv serve-deps
 	@test -n "$$DATABASE_URL" && test -n "$$REDIS_URL$$REDIS_SENTINELS" || { echo "make serve needs DATABASE_URL and REDIS_URL (or REDIS_SENTINELS)"; exit 2; }
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho --app-root . --procfile deploy/Procfile start
+	mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)" && find "$(PROMETHEUS_MULTIPROC_DIR)" -maxdepth 1 -name '*.db' -delete
+	PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_MULTIPROC_DIR)" PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho --app-root . --procfile deploy/Procfile start
 
 # Known vulnerabilities in the pinned runtime requirements. Needs a vulnerability database
 # (PyPI's JSON API or OSV) on the network; --strict fails when a package could not be audited,

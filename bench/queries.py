@@ -42,7 +42,7 @@ def main(manifest_path: str) -> None:
         ("/api/v1/wallet/payment-methods", student, "page_size"),
         ("/api/v1/wallet/refund-requests", student, "page_size"),
         ("/api/v1/conversations", heavy, "page_size"),
-        (f"/api/v1/conversations/{big}/messages", heavy, "limit"),
+        (f"/api/v1/conversations/{big}/messages", heavy, "page_size"),
         ("/api/v1/community/posts", student, "page_size"),
         (f"/api/v1/community/posts/{busy_post}/comments", student, "page_size"),
         ("/api/v1/community/feed", student, "page_size"),

@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -103,9 +104,16 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
+# /metrics wants a bearer token in production settings; every topology of the run shares this one.
+METRICS_TOKEN = secrets.token_hex(16)
+
+
 def scrape_cache_counters() -> dict:
     """Sum of the cache counters over every web worker (PROMETHEUS_MULTIPROC_DIR aggregates them)."""
-    with urllib.request.urlopen("http://127.0.0.1:8001/metrics", timeout=10) as response:
+    request = urllib.request.Request(
+        "http://127.0.0.1:8001/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
         text = response.read().decode()
     totals = {"memory_hit": 0.0, "memory_miss": 0.0, "redis_hit": 0.0, "redis_miss": 0.0, "computes": 0.0}
     for family in text_string_to_metric_families(text):
@@ -204,7 +212,12 @@ class Bench:
         self.raw["counts"] = self.manifest["counts"]
 
         self.redis = RedisServer().start()
-        self.env = {"RATE_LIMITS": "off", "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir), "WEB_WORKERS": "2"}
+        self.env = {
+            "RATE_LIMITS": "off",
+            "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir),
+            "METRICS_TOKEN": METRICS_TOKEN,
+            "WEB_WORKERS": "2",
+        }
         web = self.web()
         infra = Topology(
             self.database_url,
@@ -343,7 +356,7 @@ class Bench:
         with psycopg.connect(self.database_url) as connection:
             for depth in depth_points(big["count"]):
                 before = big["last"] - depth + 1
-                path = base + ("?limit=50" if depth == 0 else f"?limit=50&before={before}")
+                path = base + ("?page_size=50" if depth == 0 else f"?page_size=50&before={before}")
                 result = self.load(path, tokens=token, connections=4, seconds=max(2, self.profile["seconds"] // 2))
                 keyset.append((depth, result["p95_ms"]))
                 offset_sql.append((depth, self.sql_p95(connection, self.offset_query(big["id"], depth))))

@@ -2,15 +2,18 @@
 benchmarks, fault-injection runs and cross-process tests.
 
 Each run gets its own Redis server on a free port (so a test may kill it without touching
-the machine's Redis) and the PostgreSQL database it is given.
+the machine's Redis) and the PostgreSQL database it is given, and its own fresh Prometheus
+multiprocess directory and metrics token (`metrics_dir`, `metrics_token`), as `make serve` does.
 """
 
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -109,10 +112,19 @@ class Topology:
     ports: dict = field(default_factory=lambda: dict(PORTS))
     log_path: Path | None = None
     process: subprocess.Popen | None = None
+    # Where every process writes its Prometheus series (one fresh directory per start, removed at
+    # stop) unless extra_env names one; /metrics merges them.
+    metrics_dir: Path | None = None
+    _metrics_token: str = field(default_factory=lambda: secrets.token_hex(16))
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.ports['proxy']}"
+
+    @property
+    def metrics_token(self) -> str:
+        """The bearer token /metrics wants (`Authorization: Bearer <token>`)."""
+        return self.extra_env.get("METRICS_TOKEN", self._metrics_token)
 
     def env(self) -> dict:
         env = dict(os.environ)
@@ -126,9 +138,13 @@ class Topology:
             SECURE_HSTS_SECONDS="0",
             PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
             PYTHONUNBUFFERED="1",
+            METRICS_TOKEN=self._metrics_token,
             **{PORT_VARIABLES[name]: str(port) for name, port in self.ports.items()},
         )
         env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        if self.metrics_dir is not None:
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir)
         env.update(self.extra_env)
         return env
 
@@ -150,6 +166,8 @@ class Topology:
         if busy:
             raise RuntimeError(f"ports already in use (another topology running?): {', '.join(busy)}")
         self.manage("collectstatic", "--noinput", "-v0")
+        if self.metrics_dir is None and "PROMETHEUS_MULTIPROC_DIR" not in self.extra_env:
+            self.metrics_dir = Path(tempfile.mkdtemp(prefix="wm-metrics-"))
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [str(BIN / "honcho"), "--app-root", str(ROOT), "--procfile", "deploy/Procfile", "start", *self.processes],
@@ -169,14 +187,23 @@ class Topology:
         return self
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGINT)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        if self.metrics_dir is not None:
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
+            self.metrics_dir = None
+
+    def scrape(self, *, url: str | None = None) -> str:
+        """The text of /metrics (through the proxy unless `url` says otherwise), with the token."""
+        request = urllib.request.Request(url or f"{self.url}/metrics")
+        request.add_header("Authorization", f"Bearer {self.metrics_token}")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.read().decode()
 
     def pids(self, pattern: str) -> list[int]:
         """Pids of this topology's processes whose command line contains `pattern`."""

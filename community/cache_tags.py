@@ -2,6 +2,7 @@
 services that invalidate them (wemaster.core.cache, invalidated on commit)."""
 
 POSTS = "community:posts"  # every cached page of the posts list
+UNFILTERED = "community:posts:unfiltered"  # pages filtered by neither tag nor author: any post may be on them
 RANKED = "community:ranked"  # cached pages ordered by top/trending: the trending refresh reorders them
 TAGS = "community:tags"  # the tag list
 AUTHORS = "community:authors"  # every cached page that shows authors' display names (posts, comments)

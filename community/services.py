@@ -26,7 +26,8 @@ from community.models import (
 from wemaster.accounts.models import User
 from wemaster.core.cache import invalidate_tags
 from wemaster.core.cache.removals import mark_removed, unmark_removed
-from wemaster.core.errors import DomainError, NotFound, ValidationFailed
+from wemaster.core.errors import DomainError, NotFound, Throttled, ValidationFailed
+from wemaster.core.throttles import rate_limit_hit
 
 
 class ReplyDepthExceeded(DomainError):
@@ -66,11 +67,21 @@ def tags_normalize(names: Iterable[str]) -> list[str]:
     return normalized
 
 
-def _tags_resolve(names: list[str]) -> list[Tag]:
-    """The tags named, created on first use (concurrent creators both succeed)."""
+def _tags_resolve(names: list[str], *, creator: User | None) -> list[Tag]:
+    """The tags named, created on first use (concurrent creators both succeed). Each new tag
+    counts against the `tag_create` rate of `creator` (None: staff tools, not counted).
+    Raises Throttled when `creator` has created too many tags lately."""
     if not names:
         return []
-    Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
+    existing = set(Tag.objects.filter(name__in=names).values_list("name", flat=True))
+    new = [name for name in names if name not in existing]
+    if creator is not None:
+        for _ in new:
+            wait = rate_limit_hit("tag_create", str(creator.id))
+            if wait is not None:
+                raise Throttled(wait, "Too many new tags lately; use existing tags or try again later.")
+    if new:
+        Tag.objects.bulk_create([Tag(name=name) for name in new], ignore_conflicts=True)
     return list(Tag.objects.filter(name__in=names).order_by("id"))
 
 
@@ -106,15 +117,29 @@ def trending_sql(*, reaction_delta: int = 0, comment_delta: int = 0, now: dateti
     return RawSQL(sql, params)
 
 
-def _post_counters_bump(*, post_id: int, reactions: int = 0, comments: int = 0) -> None:
+def _post_counters_bump(*, post: Post, reactions: int = 0, comments: int = 0) -> None:
     """Move the counters and the trending score of one post in one UPDATE."""
     changes = {"trending_score": trending_sql(reaction_delta=reactions, comment_delta=comments)}
     if reactions:
         changes["reaction_count"] = F("reaction_count") + reactions
     if comments:
         changes["comment_count"] = F("comment_count") + comments
-    Post.objects.filter(pk=post_id).update(**changes)
-    invalidate_tags(cache_tags.POSTS, cache_tags.post(post_id))
+    Post.objects.filter(pk=post.id).update(**changes)
+    _post_lists_invalidate(post)
+
+
+def _post_lists_invalidate(post: Post) -> None:
+    """Empty the cached pages that can hold `post`, after a change of its counters or score:
+    its detail, the lists filtered by neither tag nor author, its tags' lists and its author's.
+    A list filtered by another tag or author cannot hold it, so a comment or a reaction leaves
+    those cached (a change of which posts a list holds bumps `cache_tags.POSTS` instead)."""
+    tag_names = Tag.objects.filter(posttag__post_id=post.id).values_list("name", flat=True)
+    invalidate_tags(
+        cache_tags.post(post.id),
+        cache_tags.UNFILTERED,
+        cache_tags.author(post.author_id),
+        *(cache_tags.tag(name) for name in tag_names),
+    )
 
 
 def trending_refresh(*, now: datetime | None = None) -> int:
@@ -162,7 +187,7 @@ def post_create(*, author: User, title: str, body: str, kind: str = PostKind.DIS
         # A new post's trending score: no reactions, no comments, age 0.
         fresh_score = 1.0 / 2**settings.COMMUNITY_TRENDING_GRAVITY
         post = Post.objects.create(author=author, title=title, body=body, kind=kind, trending_score=fresh_score)
-        resolved = _tags_resolve(names)
+        resolved = _tags_resolve(names, creator=author)
         PostTag.objects.bulk_create([PostTag(post=post, tag=tag) for tag in resolved])
         _tag_counts_bump((tag.id for tag in resolved), +1)
         _post_invalidate(post, names)
@@ -189,7 +214,7 @@ def post_update(
         old = {tag.id: tag.name for tag in Tag.objects.filter(posttag__post=post)}
         touched = set(old.values())
         if names is not None:
-            new = {tag.id: tag.name for tag in _tags_resolve(names)}
+            new = {tag.id: tag.name for tag in _tags_resolve(names, creator=actor)}
             removed, added = old.keys() - new.keys(), new.keys() - old.keys()
             PostTag.objects.filter(post=post, tag_id__in=removed).delete()
             PostTag.objects.bulk_create([PostTag(post=post, tag_id=tag_id) for tag_id in added])
@@ -261,7 +286,7 @@ def comment_create(*, post_id: int, author: User, body: str, parent_id: int | No
             if parent.parent_id is not None:
                 raise ReplyDepthExceeded()
         comment = Comment.objects.create(post=post, author=author, body=body, parent_id=parent_id)
-        _post_counters_bump(post_id=post.id, comments=+1)
+        _post_counters_bump(post=post, comments=+1)
         invalidate_tags(cache_tags.post_comments(post.id))
     return comment
 
@@ -294,7 +319,7 @@ def _comment_visibility_set(comment: Comment, *, hidden: bool | None = None, del
         comment.deleted_at = timezone.now()
     comment.save(update_fields=["is_hidden", "deleted_at", "updated_at"])
     if was_visible != comment.is_visible:
-        _post_counters_bump(post_id=comment.post_id, comments=+1 if comment.is_visible else -1)
+        _post_counters_bump(post=comment.post, comments=+1 if comment.is_visible else -1)
     if not comment.is_visible:
         Post.objects.filter(pk=comment.post_id, accepted_comment=comment).update(accepted_comment=None)
     invalidate_tags(cache_tags.POSTS, cache_tags.post_comments(comment.post_id), cache_tags.post(comment.post_id))
@@ -347,12 +372,12 @@ def reaction_set(*, post_id: int, user: User, kind: str) -> Reaction:
     """Create the user's reaction or change its kind. The counter moves only when a row is
     inserted, in the insert's transaction; a concurrent duplicate insert fails on the unique
     constraint and becomes a kind change. Raises NotFound."""
-    _visible_post(post_id)
+    post = _visible_post(post_id)
     while True:
         try:
             with transaction.atomic():
                 reaction = Reaction.objects.create(post_id=post_id, user=user, kind=kind)
-                _post_counters_bump(post_id=post_id, reactions=+1)
+                _post_counters_bump(post=post, reactions=+1)
                 return reaction
         except IntegrityError:
             with transaction.atomic():
@@ -366,11 +391,11 @@ def reaction_set(*, post_id: int, user: User, kind: str) -> Reaction:
 
 def reaction_remove(*, post_id: int, user: User) -> None:
     """Remove the user's reaction if any (idempotent). Raises NotFound for an invisible post."""
-    _visible_post(post_id)
+    post = _visible_post(post_id)
     with transaction.atomic():
         deleted, _ = Reaction.objects.filter(post_id=post_id, user=user).delete()
         if deleted:
-            _post_counters_bump(post_id=post_id, reactions=-1)
+            _post_counters_bump(post=post, reactions=-1)
 
 
 # --- follows --------------------------------------------------------------------------------------
@@ -390,7 +415,7 @@ def follow_create(*, follower: User, user_id: int | None = None, tag_name: str |
             names = tags_normalize([tag_name or ""])
             if not names:
                 raise ValidationFailed(fields={"tag": ["A tag name is required."]})
-            (tag,) = _tags_resolve(names)
+            (tag,) = _tags_resolve(names, creator=follower)
             lookup = {"follower": follower, "tag": tag}
         try:
             with transaction.atomic():

@@ -12,6 +12,7 @@ to available repays the receivable first (`tutor_credit_legs`).
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -36,8 +37,10 @@ from earnings.models import (
     WithdrawalStatus,
     new_provider_key,
 )
+from wemaster.core import metrics
 from wemaster.core.cache import invalidate_tags
 from wemaster.core.errors import NotFound
+from wemaster.core.money import format_minor
 from wemaster.core.payments import (
     AMOUNT_MISMATCH,
     GatewayUnavailable,
@@ -303,7 +306,8 @@ def earning_mark_refunded(*, earning: Earning, now: datetime | None = None) -> E
 def payout_method_add(*, tutor, token: str, make_default: bool = False) -> PayoutMethod:
     """Attach a tokenized bank account (the provider validates it first, outside any transaction).
 
-    Raises PayoutMethodRejected for a token the gateway refuses, GatewayUnavailable.
+    Raises InvalidToken for a token the provider does not know, PayoutMethodRejected for one it
+    refuses, GatewayUnavailable.
     """
     try:
         details = get_gateway().bank_details(token=token)
@@ -361,9 +365,8 @@ def withdrawal_request(*, tutor, amount: int, payout_method_id: int) -> Withdraw
     race-proof: two concurrent requests cannot both insert an in-flight row).
     """
     if amount < settings.EARNINGS_MIN_PAYOUT_MINOR:
-        raise BelowMinimumPayout(
-            fields={"amount": [f"The minimum payout is {settings.EARNINGS_MIN_PAYOUT_MINOR} cents."]}
-        )
+        minimum = f"{format_minor(settings.EARNINGS_MIN_PAYOUT_MINOR)} {settings.CURRENCY}"
+        raise BelowMinimumPayout(fields={"amount": [f"The minimum payout is {minimum}."]})
     method = PayoutMethod.objects.filter(pk=payout_method_id, tutor=tutor).first()
     if method is None:
         raise NotFound("Payout method not found.")
@@ -390,6 +393,21 @@ class PayoutOutcome:
     ALREADY_DONE = "already_done"
 
 
+def _count_outcome(pay_out):
+    """Count every payout attempt by outcome (`wemaster_payouts_total`, docs/OPERATIONS.md): paid,
+    failed, or pending while the provider's answer is not final (RETRY). Counted after the
+    settling transaction, so a transaction re-run for a lock conflict counts once."""
+
+    @wraps(pay_out)
+    def counted(**kwargs) -> str:
+        outcome = pay_out(**kwargs)
+        metrics.payout_settled("pending" if outcome == PayoutOutcome.RETRY else outcome)
+        return outcome
+
+    return counted
+
+
+@_count_outcome
 def withdrawal_pay_out(*, withdrawal_id: int) -> str:
     """Pay one withdrawal through the provider, exactly once.
 

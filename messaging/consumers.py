@@ -1,4 +1,4 @@
-"""Chat websocket (README, Messaging): one connection per client, one group per user.
+"""Chat websocket (docs/ARCHITECTURE.md, Websockets and events): one connection per client, one group per user.
 
 Delivery without loss or duplicates across a reconnect: the consumer joins the user's
 group before anything else, then replays the stored events above `?since=` in batches,
@@ -32,6 +32,7 @@ from rest_framework import status
 from messaging import selectors, services
 from messaging.api.serializers import ReadFrameSerializer, SendFrameSerializer, TypingFrameSerializer
 from messaging.events import frame, user_group
+from wemaster.core import metrics
 from wemaster.core.db_router import routing_scope
 from wemaster.core.errors import DomainError, ValidationFailed
 from wemaster.core.throttles import rate_limit_hit
@@ -80,6 +81,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         # Join first: every event committed from now on reaches this channel's queue.
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        metrics.websocket_opened(self)
         since = _since(self.scope)
         watermark = await database_sync_to_async(selectors.event_watermark)(user_id=user.id)
         # A `since` beyond the latest event (a stale or forged value) must not mute later events.
@@ -90,6 +92,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.idle_watch = asyncio.ensure_future(self._close_when_idle())
 
     async def disconnect(self, code):
+        metrics.websocket_closed(self)
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
         if hasattr(self, "idle_watch"):

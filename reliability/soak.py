@@ -1,7 +1,9 @@
 """`make soak`: the long bank run (default 10 minutes, a fault every 45 s cycling through every
-kind) on a scratch database created next to DATABASE_URL's and dropped afterwards.
+kind), then the hostile-client run (`reliability.hostile`, rate limits on), each on a scratch
+database created next to DATABASE_URL's and dropped afterwards.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/wemaster python -m reliability.soak --minutes 10
+    ... python -m reliability.soak --part hostile --attack-seconds 120
 
 Prints the figures and writes them as JSON (var/reliability/soak.json); exits 1 on any problem."""
 
@@ -37,6 +39,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--fault-every", type=float, default=45.0)
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument("--part", choices=("bank", "hostile", "both"), default="both")
+    parser.add_argument("--attack-seconds", type=float, default=120.0)
     parser.add_argument("--report", type=Path, default=ROOT / "var" / "reliability" / "soak.json")
     args = parser.parse_args()
     admin_url = os.environ.get("DATABASE_URL", "")
@@ -53,22 +57,34 @@ def main() -> int:
         from django.core.management import call_command
 
         from reliability.bank import run_bank
+        from reliability.hostile import HOSTILE_ENV, HostileConfig, run_hostile
         from reliability.live import LiveSystem
         from reliability.workload import BANK_ENV, Config
 
         call_command("migrate", verbosity=0)
-        config = Config(threads=args.threads, duration=args.minutes * 60)
-        with LiveSystem(url, extra_env=BANK_ENV) as system:
-            result = run_bank(system, admin_url=admin_url, database=name, config=config, fault_every=args.fault_every)
-        print(result.summary())
+        report, ok = {}, True
+        if args.part in ("bank", "both"):
+            config = Config(threads=args.threads, duration=args.minutes * 60)
+            with LiveSystem(url, extra_env=BANK_ENV) as system:
+                result = run_bank(
+                    system, admin_url=admin_url, database=name, config=config, fault_every=args.fault_every
+                )
+            print(result.summary())
+            report["bank"] = {
+                "figures": result.verdict.figures,
+                "faults": result.per_fault,
+                "problems": result.verdict.problems,
+            }
+            ok = ok and result.verdict.ok
+        if args.part in ("hostile", "both"):
+            with LiveSystem(url, extra_env=HOSTILE_ENV) as system:
+                hostile = run_hostile(system, HostileConfig(attack_seconds=args.attack_seconds))
+            print(hostile.summary())
+            report["hostile"] = {"figures": hostile.figures, "problems": hostile.problems}
+            ok = ok and hostile.ok
         args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(
-            json.dumps(
-                {"figures": result.verdict.figures, "faults": result.per_fault, "problems": result.verdict.problems},
-                indent=2,
-            )
-        )
-        return 0 if result.verdict.ok else 1
+        args.report.write_text(json.dumps(report, indent=2))
+        return 0 if ok else 1
     finally:
         from django.db import connections
 

@@ -76,7 +76,8 @@ def payment_method_add(*, wallet: Wallet, token: str, make_default: bool = False
     """Attach a tokenized card (the provider validates it first, outside any transaction).
     The first card becomes the default.
 
-    Raises PaymentMethodDeclined, GatewayUnavailable, ValidationFailed (WALLET_MAX_PAYMENT_METHODS reached).
+    Raises InvalidToken (a token the provider does not know), PaymentMethodDeclined,
+    GatewayUnavailable, ValidationFailed (WALLET_MAX_PAYMENT_METHODS reached).
     """
     try:
         card = get_gateway().card_details(token=token)
@@ -157,10 +158,10 @@ def _payment_method_for(*, wallet: Wallet, payment_method_id: int | None) -> Pay
 
 def _check_top_up_amount(amount: int, field: str = "amount") -> None:
     low, high = settings.WALLET_TOP_UP_MIN_MINOR, settings.WALLET_TOP_UP_MAX_MINOR
-    if not low <= amount <= high:
-        raise ValidationFailed(
-            fields={field: [f"Must be between {format_minor(low)} and {format_minor(high)} {settings.CURRENCY}."]}
-        )
+    if amount < low:
+        raise ValidationFailed(fields={field: [f"Must be at least {format_minor(low)} {settings.CURRENCY}."]})
+    if amount > high:
+        raise ValidationFailed(fields={field: [f"Must be at most {format_minor(high)} {settings.CURRENCY}."]})
 
 
 def top_up_begin(

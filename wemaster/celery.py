@@ -9,7 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wemaster.settings")
 
 
 class PrimaryReadsTask(DjangoTask):
-    """Every task reads the primary (README, Read replicas), also when it runs inline inside an API
+    """Every task reads the primary (docs/ARCHITECTURE.md, Read replicas), also when it runs inline inside an API
     read that may use replicas; a read that tolerates a replica says so with `replica_safe()`.
     Celery's Django task class underneath (`delay_on_commit`)."""
 

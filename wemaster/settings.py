@@ -5,6 +5,7 @@ cache, in-memory channel layer, eager Celery). `DJANGO_ENV=production` turns on 
 deployment hardening and refuses to start without `DJANGO_SECRET_KEY`.
 """
 
+import ipaddress
 import math
 import re
 from pathlib import Path
@@ -71,7 +72,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Oversized headers and query strings are refused before anything reads a cache or the database.
+    "wemaster.core.request_limits.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "wemaster.core.middleware.ApiJsonErrorMiddleware",
     "wemaster.core.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -281,7 +285,7 @@ else:
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# django-cachalot caches ORM reads of read-mostly tables only (README, Caching and resilience).
+# django-cachalot caches ORM reads of read-mostly tables only (docs/ARCHITECTURE.md, Caching).
 CACHALOT_ENABLED = CACHES_ENABLED and env.bool("CACHALOT_ENABLED", default=True)
 CACHALOT_TIMEOUT = env.int("CACHALOT_TIMEOUT", default=600)
 CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
@@ -295,7 +299,7 @@ CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
 )
 CACHALOT_UNCACHABLE_TABLES = frozenset({"django_migrations", "django_session"})
 # Only reads of the primary are cached (and served from the cache): a replica may not have
-# replayed the write whose invalidation an entry would otherwise outlive (README, Read replicas).
+# replayed the write whose invalidation an entry would otherwise outlive (docs/ARCHITECTURE.md, Read replicas).
 CACHALOT_DATABASES = frozenset({"default"})
 
 
@@ -362,7 +366,37 @@ THROTTLE_RATES = {
     "top_up": env.str("RATE_TOP_UP", default="30/min"),
     "withdrawal": env.str("RATE_WITHDRAWAL", default="10/min"),
     "post_create": env.str("RATE_POST_CREATE", default="30/min"),
+    # Community writes, each its own scope (per user): a comment or a reaction empties cached
+    # pages, a follow of a new tag or a post with new tags creates Tag rows (counted per new tag).
+    "comment_create": env.str("RATE_COMMENT_CREATE", default="20/min"),
+    "reaction": env.str("RATE_REACTION", default="60/min"),
+    "follow_create": env.str("RATE_FOLLOW_CREATE", default="60/min"),
+    "tag_create": env.str("RATE_TAG_CREATE", default="30/hour"),
+    "report_create": env.str("RATE_REPORT_CREATE", default="20/hour"),
 }
+
+# --- the edge: client addresses, request sizes, cost of public reads ---------------------------
+# The proxies in front of the workers (addresses or CIDR networks, comma separated): a hop of
+# X-Forwarded-For is believed only when one of them added it (wemaster/core/client_ip.py). Empty:
+# the header is ignored and the peer address is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+try:
+    [ipaddress.ip_network(item, strict=False) for item in TRUSTED_PROXIES]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from exc
+# Requests whose header lines (names and values) add up to more bytes are refused with 431,
+# query strings longer than this with 414, before any middleware that reads a cache or the
+# database (wemaster/core/request_limits.py). nginx refuses a longer header line itself.
+REQUEST_MAX_HEADER_BYTES = env.int("REQUEST_MAX_HEADER_BYTES", default=8 * 1024)
+REQUEST_MAX_QUERY_STRING_BYTES = env.int("REQUEST_MAX_QUERY_STRING_BYTES", default=2 * 1024)
+# Public reads (the community lists, posts, comments, tags) run their primary statements under
+# this timeout; a statement cancelled by it answers 503 `query_timeout` (wemaster/core/deadlines.py).
+# 0 switches it off; PostgreSQL only.
+PUBLIC_READ_STATEMENT_TIMEOUT_MS = env.int("PUBLIC_READ_STATEMENT_TIMEOUT_MS", default=2000)
+# Expensive reads (full-text search): at most this many at once per client address, in every
+# process together (Redis); a slot a killed worker never gave back expires after SLOT_SECONDS.
+EXPENSIVE_READS_PER_CLIENT = env.int("EXPENSIVE_READS_PER_CLIENT", default=2)
+EXPENSIVE_READ_SLOT_SECONDS = env.int("EXPENSIVE_READ_SLOT_SECONDS", default=30)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -390,8 +424,29 @@ AUTH_TOKEN_CACHE_TTL = env.int("AUTH_TOKEN_CACHE_TTL", default=300)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "WeMaster API",
-    "DESCRIPTION": "Tutoring marketplace backend: wallet, lessons, earnings, messaging, community.",
+    "DESCRIPTION": (
+        "REST API of the WeMaster tutoring marketplace: students keep a prepaid wallet and book lessons, "
+        "tutors earn and withdraw, everyone chats and meets in the community.\n\n"
+        "Authenticate with the header `Authorization: Token <key>`; the key comes from "
+        "`POST /api/v1/auth/register` or `POST /api/v1/auth/token` (use *Authorize* above). "
+        "Bodies and answers are JSON, money is a decimal string such as `\"12.50\"`, times are ISO-8601 UTC, "
+        "and every error is `{\"code\", \"detail\", \"fields\"?}`. Conventions, error codes, the chat "
+        "websocket and the sandbox payment tokens: `docs/API.md` in the repository."
+    ),
     "VERSION": "1.0.0",
+    # The token is the API's one scheme (the first authentication class); the session cookie
+    # serves the browsable API and admin only, so it stays out of the schema.
+    "AUTHENTICATION_WHITELIST": REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"][:1],
+    # One tag per area of the API; wemaster.core.schema gives each operation its tag by path.
+    "TAGS": [
+        {"name": "accounts", "description": "Registration, tokens, passwords, your profile, the tutor directory."},
+        {"name": "wallet", "description": "Students' prepaid wallet: cards, top-ups, history, auto-reload, refunds."},
+        {"name": "lessons", "description": "Booking, cancelling, completing and disputing lessons."},
+        {"name": "earnings", "description": "Tutors' earnings, analytics, payout methods and withdrawals."},
+        {"name": "messaging", "description": "Conversations, messages, read pointers and unread counts."},
+        {"name": "community", "description": "Posts, comments, reactions, follows, feeds and tags."},
+        {"name": "operations", "description": "Service checks for clients and load tests."},
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -426,11 +481,19 @@ STORAGES = {
     },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+# Form fields (admin forms) and query parameters Django parses per request: the API takes JSON and
+# a query string of at most REQUEST_MAX_QUERY_STRING_BYTES, so a few hundred is ample (an admin
+# bulk action posts one field per selected row: at most 100 rows a page, Django's list_per_page).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=500)
+# No endpoint takes file uploads.
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=0)
 
 # --- security (production) -----------------------------------------------------------------------
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Prometheus scrapes the hosts from inside the network, over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -449,6 +512,29 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- metrics: who may read /metrics, and what the scrape-time collectors may cost ----------------
+# A bearer token and/or an allow-list of addresses (CIDR networks). Development is open to the
+# loopback addresses; production refuses every scrape until one of the two is set
+# (wemaster/core/metrics_view.py, docs/OPERATIONS.md).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_ADDRESSES = env.list(
+    "METRICS_ALLOWED_ADDRESSES", default=[] if PRODUCTION else ["127.0.0.1/32", "::1/128"]
+)
+for _network in METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_ADDRESSES: {_network!r} is not an address or CIDR network"
+        ) from None
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN: use at least 16 characters (e.g. `openssl rand -hex 32`)")
+# Queue depth, intents and connections are read at most this often per process, each read
+# bounded by its timeout.
+METRICS_COLLECTOR_CACHE_SECONDS = env.float("METRICS_COLLECTOR_CACHE_SECONDS", default=5.0)
+METRICS_BROKER_TIMEOUT_SECONDS = env.float("METRICS_BROKER_TIMEOUT_SECONDS", default=0.5)
+METRICS_DB_TIMEOUT_MS = env.int("METRICS_DB_TIMEOUT_MS", default=1000)
 
 
 # --- business limits (a business person may change these) --------------------------------------
@@ -486,6 +572,9 @@ COMMUNITY_TRENDING_WINDOW_HOURS = env.int("COMMUNITY_TRENDING_WINDOW_HOURS", def
 COMMUNITY_TRENDING_REFRESH_SECONDS = env.int("COMMUNITY_TRENDING_REFRESH_SECONDS", default=300)
 COMMUNITY_LIST_CACHE_TTL = env.int("COMMUNITY_LIST_CACHE_TTL", default=120)
 COMMUNITY_TAGS_CACHE_TTL = env.int("COMMUNITY_TAGS_CACHE_TTL", default=600)
+# Full-text search first tests this many posts in the list's order (a bounded walk); when they hold
+# too few matches for a page, the matches come from the GIN index (community.selectors).
+COMMUNITY_SEARCH_WINDOW = env.int("COMMUNITY_SEARCH_WINDOW", default=1000)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
         "PostKindEnum": "community.models.PostKind",
@@ -530,7 +619,6 @@ CELERY_BEAT_SCHEDULE.update(
 MESSAGING_MAX_BODY_CHARS = env.int("MESSAGING_MAX_BODY_CHARS", default=5000)
 MESSAGING_MAX_GROUP_MEMBERS = env.int("MESSAGING_MAX_GROUP_MEMBERS", default=50)
 MESSAGING_HISTORY_DEFAULT_LIMIT = env.int("MESSAGING_HISTORY_DEFAULT_LIMIT", default=50)
-MESSAGING_HISTORY_MAX_LIMIT = env.int("MESSAGING_HISTORY_MAX_LIMIT", default=100)
 MESSAGING_UNREAD_CACHE_TTL = env.int("MESSAGING_UNREAD_CACHE_TTL", default=300)
 MESSAGING_TYPING_THROTTLE_SECONDS = env.int("MESSAGING_TYPING_THROTTLE_SECONDS", default=3)
 MESSAGING_EVENT_RETENTION_HOURS = env.int("MESSAGING_EVENT_RETENTION_HOURS", default=24)
@@ -601,8 +689,8 @@ TUTOR_DIRECTORY_WARM_SUBJECTS = env.int("TUTOR_DIRECTORY_WARM_SUBJECTS", default
 
 DATABASE_ROUTERS = ["wemaster.core.db_router.PrimaryReplicaRouter"]
 
-MIDDLEWARE.insert(1, "wemaster.core.cache.stale.CacheStatusMiddleware")
-MIDDLEWARE.insert(2, "wemaster.core.db_router.ReplicaReadsMiddleware")
+MIDDLEWARE.insert(2, "wemaster.core.cache.stale.CacheStatusMiddleware")
+MIDDLEWARE.insert(3, "wemaster.core.db_router.ReplicaReadsMiddleware")
 
 CELERY_BEAT_SCHEDULE.update(
     {

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from messaging.console import chat_console
 from wemaster.core import health
+from wemaster.core.metrics_view import metrics_view
 from wemaster.core.views import PingView
 
 api_v1 = [
@@ -22,7 +23,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("console/chat/", chat_console, name="chat-console"),
 ]

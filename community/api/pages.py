@@ -11,6 +11,8 @@ stored at all (an unknown tag or author costs one indexed query, not a key). Whi
 is down, a stale page is served without the posts removed since it was cached (`removals`).
 """
 
+from functools import partial
+
 from django.conf import settings
 
 from community import cache_tags, selectors
@@ -49,14 +51,17 @@ def post_page(
 ) -> dict:
     """A page of the public posts list. First pages without a search are cached, tagged with
     the list and its filters. Tags are fixed before computing, so a page cannot carry the ids
-    of its posts: any write that changes a listed field (counters included) bumps
-    `community:posts`; the trending refresh only bumps `community:ranked`."""
+    of its posts: a write that changes which posts a list holds bumps `community:posts`; a
+    counter change on one post (a comment, a reaction) bumps only the pages that can hold that
+    post (unfiltered, its tags', its author's: `services._post_lists_invalidate`); the trending
+    refresh only bumps `community:ranked`."""
     paginator = POST_ORDERINGS[ordering]()
     page_size = page_size or paginator.page_size
 
     def compute() -> dict:
-        posts = selectors.post_list(tag=tag, author_id=author_id, kind=kind, q=q)
-        page = paginator.page(posts, cursor=cursor, page_size=page_size)
+        posts = selectors.post_list(tag=tag, author_id=author_id, kind=kind)
+        fetch = partial(selectors.post_search_rows, q=q) if q else None
+        page = paginator.page(posts, cursor=cursor, page_size=page_size, fetch=fetch)
         return _page_data(page, PostListSerializer(page.rows, many=True).data)
 
     if cursor or q:
@@ -68,6 +73,8 @@ def post_page(
         tags.append(cache_tags.tag(tag))
     if author_id is not None:
         tags.append(cache_tags.author(author_id))
+    if not tag and author_id is None:
+        tags.append(cache_tags.UNFILTERED)
 
     filtered = bool(tag) or author_id is not None
     default_page = not filtered and not kind and page_size == paginator.page_size

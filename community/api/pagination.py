@@ -95,15 +95,20 @@ class KeysetPagination(CursorPagination):
         sql = f'({table}.{column}, {table}."id") {"<" if op == "lt" else ">"} (%s, %s)'
         return queryset.filter(RawSQL(sql, [value, row_id], output_field=BooleanField()))
 
-    def page(self, queryset: QuerySet, *, cursor: str | None, page_size: int) -> KeysetPage:
-        """One page of `queryset` after (or, for a reverse token, before) the cursor."""
+    def page(self, queryset: QuerySet, *, cursor: str | None, page_size: int, fetch=None) -> KeysetPage:
+        """One page of `queryset` after (or, for a reverse token, before) the cursor. `fetch`,
+        if given, reads the rows instead of a plain ORDER BY ... LIMIT:
+        `fetch(queryset, ordering=..., limit=...) -> list` (the full-text search does)."""
         reverse, position = self.decode_token(cursor) if cursor else (False, None)
         if position is not None:
             queryset = self._beyond(queryset, *position, forward=not reverse)
         ordering = self.ordering
         if reverse:
             ordering = tuple(field[1:] if field.startswith("-") else f"-{field}" for field in ordering)
-        rows = list(queryset.order_by(*ordering)[: page_size + 1])
+        if fetch is None:
+            rows = list(queryset.order_by(*ordering)[: page_size + 1])
+        else:
+            rows = fetch(queryset, ordering=ordering, limit=page_size + 1)
         has_more = len(rows) > page_size
         rows = rows[:page_size]
         if reverse:

@@ -1,11 +1,11 @@
-"""Shapes of the community API (README, Community). Input serializers check shape only;
+"""Shapes of the community API (docs/API.md, Community). Input serializers check shape only;
 services normalize and enforce the rules (tag count, reply depth, ownership)."""
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
 
 from community.models import TAG_MAX_LENGTH, Comment, Post, PostKind, ReactionKind, Report, Tag
+from wemaster.core import serializers
 from wemaster.core.cache.keys import printable
 from wemaster.core.pagination import BIGINT_MAX
 

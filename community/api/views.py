@@ -1,5 +1,7 @@
-"""Community endpoints (README, Community). Reads are public, writes need a token; views
+"""Community endpoints (docs/API.md, Community). Reads are public, writes need a token; views
 validate, call one service or page builder, and serialize."""
+
+from contextlib import nullcontext
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -29,17 +31,22 @@ from community.api.serializers import (
     ReportSerializer,
     TagPageSerializer,
 )
+from wemaster.core.client_ip import client_ip
+from wemaster.core.deadlines import PublicReadDeadlineMixin
 from wemaster.core.errors import NotFound
-from wemaster.core.throttles import ScopedWriteThrottleMixin
+from wemaster.core.pagination import PAGE_SIZE_DESCRIPTION, envelope
+from wemaster.core.serializers import reject_body
+from wemaster.core.throttles import ScopedWriteThrottleMixin, expensive_read_slot
 
 PAGE_PARAMETERS = [
     OpenApiParameter("cursor", str, description="Opaque cursor from `next`/`previous`"),
-    OpenApiParameter("page_size", int, description=f"Items per page, at most {settings.MAX_PAGE_SIZE}"),
+    OpenApiParameter("page_size", int, description=PAGE_SIZE_DESCRIPTION.format(max=settings.MAX_PAGE_SIZE)),
 ]
 
 
-class PublicReadMixin:
-    """GET/HEAD/OPTIONS for everyone; every other method needs an authenticated user."""
+class PublicReadMixin(PublicReadDeadlineMixin):
+    """GET/HEAD/OPTIONS for everyone (under the public read deadline); every other method needs
+    an authenticated user."""
 
     def get_permissions(self):
         if self.request.method in ("GET", "HEAD", "OPTIONS"):
@@ -56,11 +63,11 @@ def _page_args(request) -> dict:
 
 def _as_response(request, data: dict) -> Response:
     return Response(
-        {
-            "results": data["results"],
-            "next": KeysetPagination.link(request, data["next"]),
-            "previous": KeysetPagination.link(request, data["previous"]),
-        }
+        envelope(
+            data["results"],
+            next_url=KeysetPagination.link(request, data["next"]),
+            previous_url=KeysetPagination.link(request, data["previous"]),
+        )
     )
 
 
@@ -93,14 +100,17 @@ class PostListView(ScopedWriteThrottleMixin, PublicReadMixin, APIView):
         query = PostListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = query.validated_data
-        data = pages.post_page(
-            ordering=filters["ordering"],
-            tag=services.tags_normalize([filters["tag"]])[0] if filters.get("tag", "").strip() else None,
-            author_id=filters.get("author"),
-            kind=filters.get("kind"),
-            q=filters.get("q", "").strip() or None,
-            **_page_args(request),
-        )
+        q = filters.get("q", "").strip() or None
+        # A search is the one uncached, costly read: one client runs only a few at once.
+        with expensive_read_slot("search", client_ip(request)) if q else nullcontext():
+            data = pages.post_page(
+                ordering=filters["ordering"],
+                tag=services.tags_normalize([filters["tag"]])[0] if filters.get("tag", "").strip() else None,
+                author_id=filters.get("author"),
+                kind=filters.get("kind"),
+                q=q,
+                **_page_args(request),
+            )
         return _as_response(request, pages.with_my_reactions(data, user=_user(request)))
 
     @extend_schema(request=PostInputSerializer, responses={201: PostDetailSerializer}, summary="Create a post")
@@ -125,11 +135,14 @@ class PostDetailView(PublicReadMixin, APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, post_id: int):
+        reject_body(request)
         services.post_delete(post_id=post_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CommentListView(PublicReadMixin, APIView):
+class CommentListView(ScopedWriteThrottleMixin, PublicReadMixin, APIView):
+    throttle_scope = "comment_create"
+
     @extend_schema(
         parameters=PAGE_PARAMETERS,
         responses={200: CommentPageSerializer},
@@ -172,12 +185,15 @@ class CommentDetailView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, post_id: int, comment_id: int):
+        reject_body(request)
         services.comment_delete(post_id=post_id, comment_id=comment_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ReactionView(APIView):
+class ReactionView(ScopedWriteThrottleMixin, APIView):
     permission_classes = [IsAuthenticated]
+    throttle_scope = "reaction"
+    throttle_scope_methods = ("PUT", "DELETE")
 
     @extend_schema(request=ReactionInputSerializer, responses={200: ReactionSerializer})
     def put(self, request, post_id: int):
@@ -189,6 +205,7 @@ class ReactionView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, post_id: int):
+        reject_body(request)
         services.reaction_remove(post_id=post_id, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -208,8 +225,9 @@ def _report_response(report, created: bool) -> Response:
     return Response(ReportSerializer(report).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
-class PostReportView(APIView):
+class PostReportView(ScopedWriteThrottleMixin, APIView):
     permission_classes = [IsAuthenticated]
+    throttle_scope = "report_create"
 
     @extend_schema(
         request=ReportInputSerializer,
@@ -223,8 +241,9 @@ class PostReportView(APIView):
         )
 
 
-class CommentReportView(APIView):
+class CommentReportView(ScopedWriteThrottleMixin, APIView):
     permission_classes = [IsAuthenticated]
+    throttle_scope = "report_create"
 
     @extend_schema(
         request=ReportInputSerializer,
@@ -247,8 +266,9 @@ class FeedView(APIView):
         return _as_response(request, pages.with_my_reactions(data, user=request.user))
 
 
-class FollowView(APIView):
+class FollowView(ScopedWriteThrottleMixin, APIView):
     permission_classes = [IsAuthenticated]
+    throttle_scope = "follow_create"
 
     @extend_schema(
         request=FollowInputSerializer,
@@ -279,7 +299,7 @@ class FollowView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TagListView(APIView):
+class TagListView(PublicReadDeadlineMixin, APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(parameters=PAGE_PARAMETERS, responses={200: TagPageSerializer}, summary="Tags with post counts")

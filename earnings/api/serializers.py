@@ -1,6 +1,5 @@
-from rest_framework import serializers
-
 from earnings.models import Earning, EarningKind, EarningStatus, PayoutMethod, Withdrawal
+from wemaster.core import serializers
 from wemaster.core.money import MoneyField
 
 
@@ -105,7 +104,8 @@ class PayoutMethodSerializer(serializers.ModelSerializer):
 
 
 class WithdrawalCreateSerializer(serializers.Serializer):
-    amount = MoneyField(min_minor=1)
+    # The minimum (EARNINGS_MIN_PAYOUT_MINOR) is the service's: 400 `below_minimum_payout` naming it.
+    amount = MoneyField(min_minor=None)
     payout_method = serializers.IntegerField(min_value=1)
 
 

@@ -3,9 +3,9 @@ one representation REST and websocket frames share; these classes describe and c
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
 
 from messaging.events import message_as_dict
+from wemaster.core import serializers
 
 
 class MessageSerializer(serializers.Serializer):
@@ -29,9 +29,11 @@ class MessageEditSerializer(serializers.Serializer):
 
 
 class HistoryQuerySerializer(serializers.Serializer):
+    """The history cursors; the page size (`page_size`, or its older name `limit`) is read by
+    `wemaster.core.pagination.page_size_from` like on every list."""
+
     before = serializers.IntegerField(required=False, min_value=1)
     after = serializers.IntegerField(required=False, min_value=0)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=settings.MESSAGING_HISTORY_MAX_LIMIT)
 
     def validate(self, attrs):
         if "before" in attrs and "after" in attrs:
@@ -40,8 +42,13 @@ class HistoryQuerySerializer(serializers.Serializer):
 
 
 class HistorySerializer(serializers.Serializer):
+    """The list envelope; `next`/`previous` carry `before`/`after` cursors instead of `cursor`."""
+
     results = MessageSerializer(many=True)
-    has_more = serializers.BooleanField()
+    next = serializers.URLField(
+        allow_null=True, help_text="The page after this one in its direction (null at the end of history)."
+    )
+    previous = serializers.URLField(allow_null=True, help_text="The page back the other way (null on a first page).")
 
 
 class ParticipantSerializer(serializers.Serializer):
@@ -84,19 +91,21 @@ class UnreadSerializer(serializers.Serializer):
     conversations = serializers.DictField(child=serializers.IntegerField(), help_text='{"<conversation id>": count}')
 
 
-class SendFrameSerializer(MessageInputSerializer):
+class FrameSerializer(serializers.Serializer):
+    """A websocket frame: strict like a REST body, so `type` (which the consumer dispatched on) is
+    one of its fields and anything else is refused."""
+
+    type = serializers.CharField()
+    conversation = serializers.IntegerField(min_value=1)
+
+
+class SendFrameSerializer(FrameSerializer, MessageInputSerializer):
     """Websocket `{"type": "message.send", "conversation", "body", "client_id"?}`."""
 
-    conversation = serializers.IntegerField(min_value=1)
 
-
-class TypingFrameSerializer(serializers.Serializer):
+class TypingFrameSerializer(FrameSerializer):
     """Websocket `{"type": "typing", "conversation"}`."""
 
-    conversation = serializers.IntegerField(min_value=1)
 
-
-class ReadFrameSerializer(ReadSerializer):
+class ReadFrameSerializer(FrameSerializer, ReadSerializer):
     """Websocket `{"type": "read", "conversation", "message_id"}`."""
-
-    conversation = serializers.IntegerField(min_value=1)

@@ -27,7 +27,8 @@ def test_payout_methods_take_sandbox_bank_tokens(client_for):
     assert response.status_code == 201
     assert (response.json()["last4"], response.json()["is_default"]) == ("6789", True)
     refused = client.post("/api/v1/earnings/payout-methods", {"token": "4111111111111111"})
-    assert (refused.status_code, refused.json()["code"]) == (400, "payout_method_rejected")
+    assert (refused.status_code, refused.json()["code"]) == (400, "invalid_token")
+    assert "token" in refused.json()["fields"] and "4111111111111111" not in refused.content.decode()
     assert len(client.get("/api/v1/earnings/payout-methods").json()["results"]) == 1
     assert "token" not in response.json()
 
@@ -37,8 +38,10 @@ def test_withdrawal_rules(client_for, funded_tutor, settings):
     settings.EARNINGS_MIN_PAYOUT_MINOR = 2_000
     client = client_for(funded_tutor)
     method = method_for(funded_tutor)
-    below = client.post("/api/v1/earnings/withdrawals", {"amount": "19.99", "payout_method": method.pk})
-    assert (below.status_code, below.json()["code"]) == (400, "below_minimum_payout")
+    for amount in ("19.99", "0", "-1.00"):
+        below = client.post("/api/v1/earnings/withdrawals", {"amount": amount, "payout_method": method.pk})
+        assert (below.status_code, below.json()["code"]) == (400, "below_minimum_payout")
+        assert below.json()["fields"] == {"amount": ["The minimum payout is 20.00 USD."]}
     too_much = client.post("/api/v1/earnings/withdrawals", {"amount": "100.01", "payout_method": method.pk})
     assert (too_much.status_code, too_much.json()["code"]) == (400, "insufficient_available_balance")
     assert (

@@ -1,5 +1,7 @@
 """Messages over REST: send, idempotent retry, limits, edit/delete by the author, history."""
 
+from urllib.parse import parse_qsl, urlsplit
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -116,35 +118,67 @@ def test_send_is_throttled_by_the_message_send_scope(client_for, alice, chat, se
     assert client.get(url(chat)).status_code == 200  # reading is not a send
 
 
+def ids_of(page) -> list[int]:
+    return [m["id"] for m in page["results"]]
+
+
+def query_of(link: str) -> dict:
+    return dict(parse_qsl(urlsplit(link).query))
+
+
 def test_history_before_and_after(client_for, alice, bob, chat):
     ids = [services.message_send(sender=alice, conversation_id=chat.id, body=str(i))[0].id for i in range(5)]
     client = client_for(bob)
-    latest = client.get(url(chat) + "?limit=2").json()
-    assert [m["id"] for m in latest["results"]] == [ids[4], ids[3]] and latest["has_more"] is True
+    latest = client.get(url(chat) + "?page_size=2").json()
+    assert set(latest) == {"results", "next", "previous"}
+    assert ids_of(latest) == [ids[4], ids[3]] and latest["previous"] is None
+    assert query_of(latest["next"]) == {"page_size": "2", "before": str(ids[3])}
     before = client.get(url(chat) + f"?before={ids[3]}&limit=10").json()
-    assert [m["id"] for m in before["results"]] == [ids[2], ids[1], ids[0]] and before["has_more"] is False
-    after = client.get(url(chat) + f"?after={ids[1]}&limit=2").json()
-    assert [m["id"] for m in after["results"]] == [ids[2], ids[3]] and after["has_more"] is True
+    assert ids_of(before) == [ids[2], ids[1], ids[0]] and before["next"] is None
+    assert query_of(before["previous"]) == {"limit": "10", "after": str(ids[2])}
+    after = client.get(url(chat) + f"?after={ids[1]}&page_size=2").json()
+    assert ids_of(after) == [ids[2], ids[3]]
+    assert query_of(after["next"]) == {"page_size": "2", "after": str(ids[3])}
+    assert query_of(after["previous"]) == {"page_size": "2", "before": str(ids[2])}
+    assert ids_of(client.get(after["next"]).json()) == [ids[4]]
+    assert ids_of(client.get(after["previous"]).json()) == [ids[1], ids[0]]
 
 
-@pytest.mark.parametrize("query", ["limit=101", "limit=0", "before=x", "before=5&after=1"])
-def test_bad_history_queries_are_400(client_for, alice, chat, query):
+def test_history_page_size_is_clamped_like_every_list(client_for, alice, bob, chat, settings):
+    settings.MAX_PAGE_SIZE = 2
+    ids = [services.message_send(sender=alice, conversation_id=chat.id, body=str(i))[0].id for i in range(3)]
+    for query in ("page_size=1000", "limit=1000"):
+        page = client_for(bob).get(url(chat) + f"?{query}").json()
+        assert ids_of(page) == [ids[2], ids[1]] and page["next"]
+
+
+@pytest.mark.parametrize(
+    "query,field",
+    [
+        ("limit=0", "limit"),
+        ("page_size=-1", "page_size"),
+        ("limit=ten", "limit"),
+        ("before=x", "before"),
+        ("before=5&after=1", "before"),
+    ],
+)
+def test_bad_history_queries_are_400(client_for, alice, chat, query, field):
     response = client_for(alice).get(url(chat) + f"?{query}")
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
+    assert list(response.json()["fields"]) == [field]
 
 
 def _walk(client, chat, limit: int) -> tuple[list[int], set[int]]:
-    seen, query_counts, before = [], set(), None
-    while True:
-        suffix = f"?limit={limit}" + (f"&before={before}" if before else "")
+    """Every id reached by following `next` from the newest page, and the query counts seen."""
+    seen, query_counts, link = [], set(), url(chat) + f"?page_size={limit}"
+    while link:
         with CaptureQueriesContext(connection) as ctx:
-            body = client.get(url(chat) + suffix).json()
+            body = client.get(link).json()
         query_counts.add(len(ctx.captured_queries))
-        seen += [m["id"] for m in body["results"]]
-        if not body["has_more"]:
-            return seen, query_counts
-        before = body["results"][-1]["id"]
+        seen += ids_of(body)
+        link = body["next"]
+    return seen, query_counts
 
 
 def test_walking_1000_messages_by_before_is_complete_ordered_and_constant_cost(client_for, alice, bob, carol, chat):
@@ -155,7 +189,7 @@ def test_walking_1000_messages_by_before_is_complete_ordered_and_constant_cost(c
     expected = list(Message.objects.filter(conversation=chat).order_by("-id").values_list("id", flat=True))
     assert len(expected) == 1000
     client = client_for(bob)
-    client.get(url(chat) + "?limit=1")  # warm the token lookup
+    client.get(url(chat) + "?page_size=1")  # warm the token lookup
 
     ten, ten_counts = _walk(client, chat, 10)
     hundred, hundred_counts = _walk(client, chat, 100)

@@ -173,6 +173,9 @@ def test_websocket_errors_come_back_as_error_frames(alice, bob, carol):
         await a.send_json_to({"type": "message.send", "conversation": chat.id, "body": "x" * 6000})
         error = await receive(a)
         assert error["code"] == "validation_error" and "body" in error["fields"]
+        await a.send_json_to({"type": "typing", "conversation": chat.id, "conversaton": chat.id})
+        error = await receive(a)  # frames are strict like REST bodies
+        assert error["code"] == "validation_error" and error["fields"] == {"conversaton": ["Unknown field."]}
         await a.send_json_to({"type": "dance"})
         assert (await receive(a))["code"] == "unknown_type"
         await a.send_to(text_data="{not json")

@@ -1,4 +1,4 @@
-"""`Idempotency-Key` semantics (README, Architecture: Conventions) exercised through POST /wallet/top-ups."""
+"""`Idempotency-Key` semantics (docs/API.md, Conventions: Idempotency-Key) exercised through POST /wallet/top-ups."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor

@@ -73,7 +73,8 @@ def test_payment_methods_attach_default_and_delete(student_client, wallet):
     assert master["is_default"] is False
     third = student_client.post("/api/v1/wallet/payment-methods", {"token": "tok_visa", "make_default": True}).json()
     listed = student_client.get("/api/v1/wallet/payment-methods").json()
-    assert [(m["id"], m["is_default"]) for m in listed] == [
+    assert listed["next"] is None and listed["previous"] is None
+    assert [(m["id"], m["is_default"]) for m in listed["results"]] == [
         (third["id"], True),
         (master["id"], False),
         (visa.json()["id"], False),
@@ -94,6 +95,13 @@ def test_a_declined_card_is_not_attached(student_client, wallet):
     response = student_client.post("/api/v1/wallet/payment-methods", {"token": "tok_chargeDeclined"})
     assert response.status_code == 400
     assert response.json()["code"] == "card_declined"
+    assert not PaymentMethod.objects.exists()
+
+
+def test_an_unknown_card_token_is_invalid_token_not_declined(student_client, wallet):
+    response = student_client.post("/api/v1/wallet/payment-methods", {"token": "tok_nonsense"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_token" and "token" in response.json()["fields"]
     assert not PaymentMethod.objects.exists()
 
 
@@ -131,6 +139,22 @@ def test_top_up_outside_limits_or_malformed_is_400_and_stores_nothing(student_cl
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error" and "amount" in response.json()["fields"]
     assert not TopUp.objects.exists() and not get_gateway().records() and not IdempotencyKey.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "amount,message",
+    [
+        ("0", "Must be at least 5.00 USD."),
+        ("-5.00", "Must be at least 5.00 USD."),
+        ("1000.01", "Must be at most 1000.00 USD."),
+    ],
+)
+def test_top_up_limits_are_named_in_api_units(student_client, wallet, amount, message):
+    PaymentMethodFactory(wallet=wallet)
+    response = student_client.post("/api/v1/wallet/top-ups", {"amount": amount}, format="json")
+    assert response.json()["fields"] == {"amount": [message]}
+    settings_body = {"enabled": False, "threshold": "1.00", "amount": amount, "monthly_cap": "2000.00"}
+    assert student_client.put("/api/v1/wallet/auto-reload", settings_body).json()["fields"] == {"amount": [message]}
 
 
 def test_top_up_limits_come_from_settings(student_client, wallet, settings):

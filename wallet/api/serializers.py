@@ -1,8 +1,7 @@
 """Wallet API shapes. Serializers check shape only; limits and ownership are the services'."""
 
-from rest_framework import serializers
-
 from wallet.models import PaymentMethod, TopUpOrigin, TopUpStatus
+from wemaster.core import serializers
 from wemaster.core.money import MoneyField
 from wemaster.ledger.models import TransferKind
 
@@ -30,7 +29,7 @@ class WalletSerializer(serializers.Serializer):
 class AutoReloadInputSerializer(serializers.Serializer):
     enabled = serializers.BooleanField()
     threshold = MoneyField(min_minor=0)
-    amount = MoneyField(min_minor=1)
+    amount = MoneyField(min_minor=None, max_minor=None)  # bounded like a top-up, by the service
     payment_method = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, help_text="Card to charge; the default card when null."
     )
@@ -69,7 +68,8 @@ class TransactionFilterSerializer(serializers.Serializer):
 
 
 class TopUpCreateSerializer(serializers.Serializer):
-    amount = MoneyField(min_minor=1)
+    # The bounds (WALLET_TOP_UP_MIN_MINOR/MAX_MINOR) are the service's, so the error names them.
+    amount = MoneyField(min_minor=None, max_minor=None)
     payment_method = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, help_text="Card to charge; the default card when omitted."
     )

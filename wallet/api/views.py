@@ -24,6 +24,7 @@ from wemaster.core.errors import NotFound, error_response
 from wemaster.core.idempotency import idempotent
 from wemaster.core.payments import CardDeclined
 from wemaster.core.schema import ErrorSerializer
+from wemaster.core.serializers import reject_body
 from wemaster.core.throttles import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -76,11 +77,14 @@ class AutoReloadView(StudentWalletView):
         return Response(AutoReloadSerializer(wallet).data)
 
 
-class PaymentMethodListView(StudentWalletView):
-    @extend_schema(responses={200: PaymentMethodSerializer(many=True)})
-    def get(self, request):
-        methods = selectors.payment_method_list(student_id=request.user.id)
-        return Response(PaymentMethodSerializer(methods, many=True).data)
+class PaymentMethodListView(StudentWalletView, generics.ListAPIView):
+    """The caller's cards, newest first (`is_default` marks the one charged by default); POST
+    attaches one."""
+
+    serializer_class = PaymentMethodSerializer
+
+    def get_queryset(self):
+        return selectors.payment_method_list(student_id=self.request.user.id)
 
     @extend_schema(
         request=PaymentMethodCreateSerializer,
@@ -117,6 +121,7 @@ class PaymentMethodDetailView(StudentWalletView):
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted"), 404: ErrorSerializer})
     def delete(self, request, payment_method_id: int):
+        reject_body(request)
         services.payment_method_delete(payment_method=self.payment_method(payment_method_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -7,10 +7,16 @@ class CoreConfig(AppConfig):
     verbose_name = "Core infrastructure"
 
     def ready(self):
+        from celery.signals import worker_process_shutdown
+        from django.core.signals import request_finished, request_started
         from django.db.backends.signals import connection_created
 
         from wemaster.core import metrics, signals  # noqa: F401 - connects the auth cache invalidation
         from wemaster.core.cache import breaker, recovery
 
         connection_created.connect(metrics.instrument_connection, dispatch_uid="wemaster.core.metrics")
+        request_started.connect(metrics.request_started, dispatch_uid="wemaster.core.metrics")
+        request_finished.connect(metrics.request_finished, dispatch_uid="wemaster.core.metrics")
+        worker_process_shutdown.connect(metrics.mark_this_process_dead, dispatch_uid="wemaster.core.metrics")
+        metrics.on_process_exit()
         breaker.on_recovery(recovery.forget_everything_cached_before_the_outage)

@@ -1,4 +1,4 @@
-"""Websocket authentication: `ws://HOST/ws/chat/?token=<key>` (README, Messaging)."""
+"""Websocket authentication: `ws://HOST/ws/chat/?token=<key>` (docs/API.md, Websocket)."""
 
 from urllib.parse import parse_qs
 

@@ -1,4 +1,4 @@
-"""Read replicas: who may read one, and which (README, Caching and resilience: Read replicas).
+"""Read replicas: who may read one, and which (docs/ARCHITECTURE.md, Read replicas).
 
 Writes go to `default`. A read goes to a replica only inside a replica-safe scope:
 - `ReplicaReadsMiddleware` opens one for each API read (GET, HEAD, OPTIONS under `/api/`);

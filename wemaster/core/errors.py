@@ -1,11 +1,14 @@
 """Domain errors and the one DRF exception handler that maps every error to the envelope.
 
 Every 4xx/5xx body is `{"code": ..., "detail": ...}` plus `"fields"` for validation
-errors (README, Architecture: Conventions). Services raise `DomainError` subclasses with a stable
+errors (docs/API.md, Errors). Services raise `DomainError` subclasses with a stable
 `code`; views never build error bodies by hand.
 """
 
 import logging
+import math
+from dataclasses import dataclass
+from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -53,6 +56,31 @@ class ServiceUnavailable(DomainError):
     code = "service_unavailable"
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A backing service is unavailable; try again shortly."
+
+
+class QueryTimeout(ServiceUnavailable):
+    """A statement ran past the deadline of its read path (PUBLIC_READ_STATEMENT_TIMEOUT_MS) and
+    PostgreSQL cancelled it: the server is busy or the query too costly; the client may retry."""
+
+    code = "query_timeout"
+    default_detail = "The query took too long and was cancelled; try again shortly."
+
+
+class Throttled(DomainError):
+    """A rate limit a service enforces itself (e.g. new tags per user); `wait` seconds until the
+    next attempt may pass, sent as `Retry-After`."""
+
+    code = "throttled"
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Request was throttled."
+
+    def __init__(self, wait: float, detail: str | None = None):
+        self.wait = wait
+        super().__init__(detail or f"Request was throttled. Expected available in {math.ceil(wait)} seconds.")
+
+
+# SQLSTATE of a statement cancelled by `statement_timeout` (query_canceled).
+QUERY_CANCELED = "57014"
 
 
 class LockConflict(Conflict):
@@ -108,7 +136,9 @@ def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
 def error_response(exc: DomainError) -> Response:
     """The envelope response for a domain error, for views that answer an error without raising
     (e.g. to keep a recorded failed attempt committed)."""
-    return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+    wait = getattr(exc, "wait", None)
+    headers = {"Retry-After": str(math.ceil(wait))} if wait is not None else None
+    return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code, headers=headers)
 
 
 def _drf_code(exc: exceptions.APIException) -> str:
@@ -119,6 +149,28 @@ def _drf_code(exc: exceptions.APIException) -> str:
     return codes if isinstance(codes, str) else "error"
 
 
+def _leaf_codes(codes, path: str = ""):
+    """(dotted field path, DRF error code) for every leaf of `ValidationError.get_codes()`."""
+    if isinstance(codes, dict):
+        for name, inner in codes.items():
+            yield from _leaf_codes(inner, f"{path}.{name}" if path else str(name))
+    elif isinstance(codes, list):
+        for inner in codes:
+            yield from _leaf_codes(inner, path)
+    else:
+        yield path, codes
+
+
+def _validation_body(exc: exceptions.ValidationError, fields: dict) -> dict:
+    """`unknown_field` naming the fields when the body's only fault is fields the endpoint does
+    not take (wemaster.core.serializers), otherwise `validation_error`."""
+    leaves = list(_leaf_codes(exc.get_codes()))
+    if leaves and all(code == "unknown_field" for _, code in leaves):
+        names = ", ".join(sorted({path for path, _ in leaves}))
+        return error_body("unknown_field", f"Unknown fields: {names}.", fields)
+    return error_body("validation_error", "Invalid input.", fields)
+
+
 def api_exception_handler(exc, context):
     """DRF `EXCEPTION_HANDLER`: every error leaves as the project's error envelope."""
     if isinstance(exc, DomainError):
@@ -127,6 +179,9 @@ def api_exception_handler(exc, context):
         # A lock conflict that reached the view unretried: the database is up, the request collided.
         logger.warning("lock conflict reached the API", extra={"error": str(exc)})
         return error_response(LockConflict())
+    if isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) == QUERY_CANCELED:
+        logger.warning("statement cancelled by its timeout", extra={"error": str(exc)})
+        return error_response(QueryTimeout())
     if isinstance(exc, (OperationalError, InterfaceError)):
         # The database is unreachable: private and money data never fall back to a cache.
         logger.warning("database unavailable", extra={"error": str(exc)})
@@ -151,23 +206,52 @@ def api_exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = error_body("validation_error", "Invalid input.", fields)
+        response.data = _validation_body(exc, fields)
     else:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         response.data = error_body(_drf_code(exc), str(detail))
     return response
 
 
-def json_error_view(code: str, detail: str, status_code: int):
-    """Plain Django views for handler404/handler500: errors outside DRF keep the envelope."""
+@dataclass(frozen=True)
+class StatusError:
+    code: str
+    detail: str
+
+
+# Codes and texts for errors Django answers itself (no route, DEBUG pages, handler404/500).
+_STATUS_ERRORS = {
+    400: StatusError(code="bad_request", detail="Bad request."),
+    401: StatusError(code="not_authenticated", detail="Authentication credentials were not provided."),
+    403: StatusError(code="permission_denied", detail="You do not have permission to perform this action."),
+    404: StatusError(code="not_found", detail="Not found."),
+    405: StatusError(code="method_not_allowed", detail="Method not allowed."),
+    413: StatusError(code="request_too_large", detail="The request body is too large."),
+    415: StatusError(code="unsupported_media_type", detail="The API accepts application/json bodies only."),
+    500: StatusError(code="server_error", detail="Internal server error."),
+}
+
+
+def status_error_body(status_code: int) -> dict:
+    """The envelope for a bare HTTP status. A status without its own code answers the generic one
+    of its class (`bad_request`, `server_error`) with the status phrase as the detail."""
+    error = _STATUS_ERRORS.get(status_code)
+    if error is None:
+        generic = _STATUS_ERRORS[500 if status_code >= 500 else 400]
+        error = StatusError(code=generic.code, detail=f"{HTTPStatus(status_code).phrase}.")
+    return error_body(error.code, error.detail)
+
+
+def json_error_view(status_code: int):
+    """Plain Django views for handler400/403/404/500: errors outside DRF keep the envelope."""
 
     def view(request, exception=None):
-        return JsonResponse(error_body(code, detail), status=status_code)
+        return JsonResponse(status_error_body(status_code), status=status_code)
 
     return view
 
 
-handler400 = json_error_view("bad_request", "Bad request.", 400)
-handler403 = json_error_view("permission_denied", "You do not have permission to perform this action.", 403)
-handler404 = json_error_view("not_found", "Not found.", 404)
-handler500 = json_error_view("server_error", "Internal server error.", 500)
+handler400 = json_error_view(400)
+handler403 = json_error_view(403)
+handler404 = json_error_view(404)
+handler500 = json_error_view(500)

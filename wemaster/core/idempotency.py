@@ -1,4 +1,4 @@
-"""`Idempotency-Key` for money-moving POSTs (README, Architecture: Conventions).
+"""`Idempotency-Key` for money-moving POSTs (docs/API.md, Conventions: Idempotency-Key).
 
 Same user + key + endpoint + body: the first response is replayed with
 `Idempotent-Replayed: true` and the effect happens once. Another body or endpoint:

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from wemaster.core.errors import error_body
+from wemaster.core.errors import error_body, status_error_body
 from wemaster.core.parsers import unstorable_text
 
 API_PREFIX = "/api/"
@@ -50,3 +50,33 @@ class RequestGuardMiddleware:
                 error_body("invalid_query", "The query string may not contain NUL characters."), status=400
             )
         return self.get_response(request)
+
+
+# Headers of an error that still hold once its body is replaced.
+_KEPT_ERROR_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+class ApiJsonErrorMiddleware:
+    """Every error under /api/ is the JSON envelope, whoever answered it: Django itself answers
+    a path no route matches (`/api/v1/lessons/abc`), and with DEBUG on its technical 404 and 500
+    pages ignore handler404/handler500. An error response under /api/ that is not JSON is
+    replaced by the envelope for its status; the exception was already logged by Django."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.http import JsonResponse
+
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not request.path.startswith(API_PREFIX)
+            or _is_json(response.get("Content-Type", ""))
+        ):
+            return response
+        replacement = JsonResponse(status_error_body(response.status_code), status=response.status_code)
+        for header in _KEPT_ERROR_HEADERS:
+            if header in response:
+                replacement[header] = response[header]
+        return replacement

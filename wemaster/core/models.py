@@ -3,7 +3,7 @@ from django.db import models
 
 
 class IdempotencyKey(models.Model):
-    """A money-moving request's key and its first response (README, Architecture: Conventions).
+    """A money-moving request's key and its first response (docs/API.md, Conventions: Idempotency-Key).
 
     Written in the same transaction as the request's effect, so a key exists if and
     only if the effect committed.

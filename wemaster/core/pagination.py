@@ -1,5 +1,10 @@
 """Keyset (cursor) pagination for every list; OFFSET pagination does not exist here.
 
+Every list answers the one envelope `{"results": [...], "next": url|null, "previous": url|null}`
+(`envelope`), and every page size parameter (`page_size`, and `limit` on message history) is read
+by `page_size_from`: a positive integer, clamped to `MAX_PAGE_SIZE`; anything else is a 400
+naming the parameter.
+
 A cursor is opaque to clients but not trusted from them: its encoding, its keys and the
 position inside it are checked before any of it reaches a query, so a forged cursor is a 400
 `invalid_cursor`, never a database error (a time zone PostgreSQL cannot take, an integer past
@@ -12,16 +17,19 @@ from base64 import b64decode
 from datetime import datetime, timedelta
 from urllib import parse
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 
 from wemaster.core.errors import DomainError
 
 # Cursors the server makes are a few dozen characters; anything much longer is forged.
 MAX_CURSOR_LENGTH = 512
+# More digits than any page size needs: clamped without parsing (int() refuses over 4300 digits).
 MAX_PAGE_SIZE_DIGITS = 6
 BIGINT_MAX = 2**63 - 1
 
@@ -88,15 +96,48 @@ def _ordering_field(queryset, name: str):
         return getattr(annotation, "output_field", None)
 
 
+PAGE_SIZE_DESCRIPTION = "Items per page, 1-{max}; a larger value is clamped to {max}."
+
+
+def page_size_from(request, param: str = "page_size", *, default: int) -> int:
+    """`param` of the query string as a page size: `default` when absent, at most
+    `settings.MAX_PAGE_SIZE` (a larger value is clamped, the same on every list). Raises a
+    ValidationError (400) naming `param` for anything but a positive integer."""
+    raw = request.query_params.get(param)
+    if raw is None:
+        return min(default, settings.MAX_PAGE_SIZE)
+    digits = raw.lstrip("0")
+    if not (raw.isascii() and raw.isdigit() and digits):
+        raise ValidationError({param: ["A positive integer is required."]}, code="invalid")
+    if len(digits) > MAX_PAGE_SIZE_DIGITS:
+        return settings.MAX_PAGE_SIZE
+    return min(int(digits), settings.MAX_PAGE_SIZE)
+
+
+def envelope(results, *, next_url: str | None, previous_url: str | None) -> dict:
+    """The one list shape of the API."""
+    return {"results": results, "next": next_url, "previous": previous_url}
+
+
+def envelope_schema(results_schema: dict) -> dict:
+    """The OpenAPI schema of `envelope` around `results_schema` (an array schema)."""
+    link = {"type": "string", "nullable": True, "format": "uri"}
+    return {
+        "type": "object",
+        "required": ["results", "next", "previous"],
+        "properties": {"results": results_schema, "next": link, "previous": link},
+    }
+
+
 class CursorPagination(pagination.CursorPagination):
     """Newest first by id (ids grow with time and are unique, so the cursor is stable).
 
-    `?page_size=` is capped at `max_page_size`; a malformed cursor is a 400, not DRF's 404.
+    `?page_size=` is read by `page_size_from`; a malformed cursor is a 400, not DRF's 404.
     """
 
     ordering = "-id"
     page_size_query_param = "page_size"
-    max_page_size = 100
+    page_size_query_description = PAGE_SIZE_DESCRIPTION.format(max=settings.MAX_PAGE_SIZE)
 
     def decode_cursor(self, request):
         raw = request.query_params.get(self.cursor_query_param)
@@ -114,7 +155,7 @@ class CursorPagination(pagination.CursorPagination):
 
     def _checked_position(self, position: str) -> str:
         """The position in the form DRF compares with the ordering field: integers within bigint
-        and not negative, times aware and in UTC."""
+        and not negative, times in UTC."""
         queryset = getattr(self, "_queryset", None)
         field = _ordering_field(queryset, self.ordering[0].lstrip("-")) if queryset is not None else None
         if isinstance(field, models.DateTimeField):
@@ -138,9 +179,10 @@ class CursorPagination(pagination.CursorPagination):
             raise InvalidCursor() from exc
 
     def get_page_size(self, request):
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is not None and not (
-            raw.isascii() and raw.isdigit() and len(raw) <= MAX_PAGE_SIZE_DIGITS and int(raw) > 0
-        ):
-            raise ValidationError({self.page_size_query_param: ["A positive integer is required."]})
-        return super().get_page_size(request)
+        return page_size_from(request, self.page_size_query_param, default=self.page_size)
+
+    def get_paginated_response(self, data):
+        return Response(envelope(data, next_url=self.get_next_link(), previous_url=self.get_previous_link()))
+
+    def get_paginated_response_schema(self, schema):
+        return envelope_schema(schema)

@@ -1,4 +1,4 @@
-"""Read-your-writes that outlives the request (README, Read replicas).
+"""Read-your-writes that outlives the request (docs/ARCHITECTURE.md, Read replicas).
 
 After a scope that wrote on behalf of a user ends (an API request, a websocket frame), the
 primary's WAL position is recorded for that user in the shared cache: the user's *floor*.

@@ -1,4 +1,4 @@
-"""Background probe of the read replicas: reachable, WAL replayed, lag (README, Read replicas).
+"""Background probe of the read replicas: reachable, WAL replayed, lag (docs/ARCHITECTURE.md, Read replicas).
 
 One daemon thread per replica alias and process, started by the first read that could use a
 replica (or by `/readyz`), measures every `DATABASE_REPLICA_PROBE_INTERVAL` seconds, through

@@ -9,18 +9,33 @@ The counters live in the default cache behind the Redis circuit breaker: when Re
 down (or the breaker is open) a throttle fails open, admitting the request, because
 refusing every sign-up and login during a cache outage would be worse than a few
 unthrottled minutes.
+
+Anonymous callers are counted by `client_ip` (wemaster/core/client_ip.py): X-Forwarded-For
+counts only for hops our trusted proxies added, never as the client sent it (DRF's own
+`get_ident` trusts the whole header unless NUM_PROXIES is set, and a forged one then made a
+new identity per request).
+
+`expensive_read_slot` bounds how many expensive reads one client runs at once, in every process
+together: a semaphore in Redis whose slots expire, so a killed worker's slot comes back.
 """
 
 import logging
 import time
+import uuid
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import throttling
+from rest_framework.exceptions import Throttled
 from rest_framework.settings import api_settings
 
+from wemaster.core.cache import breaker as breakers
 from wemaster.core.cache.redis_client import CacheUnavailable
+from wemaster.core.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +109,9 @@ class AtomicRateThrottleMixin:
     def wait(self):
         return getattr(self, "_wait", None)
 
+    def get_ident(self, request):
+        return client_ip(request)
+
 
 class AnonRateThrottle(AtomicRateThrottleMixin, throttling.AnonRateThrottle):
     pass
@@ -116,11 +134,74 @@ class ScopedRateThrottle(AtomicRateThrottleMixin, throttling.ScopedRateThrottle)
 
 
 class ScopedWriteThrottleMixin:
-    """For views that list and create: `throttle_scope` limits the writes (POST) only,
-    on top of the default anon/user throttles that apply to every method."""
+    """For views that read and write: `throttle_scope` limits the methods in
+    `throttle_scope_methods` (the writes: POST unless the view says otherwise), on top of the
+    default anon/user throttles that apply to every method."""
+
+    throttle_scope_methods: tuple[str, ...] = ("POST",)
 
     def get_throttles(self):
         throttles = super().get_throttles()
-        if self.request.method == "POST":
+        if self.request.method in self.throttle_scope_methods:
             throttles.append(ScopedRateThrottle())
         return throttles
+
+
+# --- concurrency of expensive reads -------------------------------------------------------------
+
+# KEYS[1]: the client's slots (a sorted set, member -> when taken, on Redis' clock).
+# ARGV: slot lifetime (s), slots allowed, this request's member. 1 when taken, else 0.
+_TAKE_SLOT = """
+local now = redis.call('TIME')
+local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t - tonumber(ARGV[1]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], t, ARGV[3])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+return 1
+"""
+
+
+def _slots_call(command):
+    """Run `command(redis_client)` through the cache's circuit breaker; None when Redis did not
+    answer (or no Redis is configured: the embedded default runs one process)."""
+    if not settings.REDIS_CONFIGURED:
+        return None
+    cache_client = caches["default"].client
+    breaker = cache_client.breaker
+    if not breaker.allow():
+        return None
+    try:
+        result = command(cache_client.get_client(write=True))
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        breaker.record_failure(write=False)
+        return None
+    if breaker.record_success():
+        breakers.run_recovery_hooks()
+    return result
+
+
+@contextmanager
+def expensive_read_slot(scope: str, ident: str):
+    """Hold one of EXPENSIVE_READS_PER_CLIENT slots of `scope` for `ident` (a client address)
+    while the block runs. Raises DRF's Throttled (429 `throttled`, Retry-After) when all are
+    taken. Fails open when Redis is down, as the rate limits do."""
+    limit = settings.EXPENSIVE_READS_PER_CLIENT
+    if not settings.RATE_LIMITS_ENABLED or limit <= 0:
+        yield
+        return
+    key = caches["default"].make_key(f"slots:{scope}:{ident}")
+    member = uuid.uuid4().hex
+    lifetime = settings.EXPENSIVE_READ_SLOT_SECONDS
+    taken = _slots_call(lambda redis: redis.eval(_TAKE_SLOT, 1, key, lifetime, limit, member))
+    if taken == 0:
+        raise Throttled(wait=1)
+    if taken is None:
+        logger.warning("concurrency limit not enforced: cache unavailable", extra={"throttle": scope})
+    try:
+        yield
+    finally:
+        if taken:
+            _slots_call(lambda redis: redis.zrem(key, member))

@@ -1,10 +1,11 @@
 """Framework-level API views."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from wemaster.core import serializers
 
 
 class PingView(APIView):

@@ -1,4 +1,4 @@
-"""Double-entry ledger (README, Architecture: Money).
+"""Double-entry ledger (docs/ARCHITECTURE.md, Money: Ledger).
 
 Every movement is a `Transfer` whose `Entry` rows sum to zero. An account's `balance`
 is updated in the same transaction as its entries, so reads are O(1); `held` is money

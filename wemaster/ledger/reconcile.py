@@ -1,4 +1,4 @@
-"""Ledger invariants (README, Architecture: Money). Each check returns human-readable discrepancies.
+"""Ledger invariants (docs/ARCHITECTURE.md, Money: Reconcile). Each check returns human-readable discrepancies.
 
 Apps add checks of their own in a `reconcile.py` module with `CHECKS = [callable, ...]`;
 `manage.py reconcile` runs them all.

@@ -7,7 +7,7 @@ lesson_report_problem  the student, within the report window after the end      
 lesson_dispute_resolve staff: capture as a completion, or void the hold         disputed -> completed|cancelled
 Each transition locks the lesson row and happens exactly once (409 `invalid_transition`).
 
-Time rules (README, Lessons): a lesson is cancelled only before it starts and completed only
+Time rules (docs/ARCHITECTURE.md, Time rules): a lesson is cancelled only before it starts and completed only
 after it ends. The student may confirm (complete) at once after the end, or report a problem
 until LESSONS_PROBLEM_REPORT_WINDOW_HOURS after it; the tutor's completion and the
 auto-completion capture only once that window has closed, so nobody can take the money while

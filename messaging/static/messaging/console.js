@@ -1,4 +1,4 @@
-// WeMaster chat console: a thin client of the public REST + websocket contract (README, Messaging).
+// WeMaster chat console: a thin client of the public REST + websocket contract (docs/API.md).
 // Message bodies are only ever inserted with textContent: HTML is shown as text, never run.
 "use strict";
 
@@ -106,7 +106,7 @@ async function openConversation(id) {
   $("conversation-title").textContent = conversation ? conversationName(conversation) : `Conversation ${id}`;
   $("messages").replaceChildren();
   $("send-form").hidden = false;
-  const page = await api("GET", `conversations/${id}/messages?limit=50`);
+  const page = await api("GET", `conversations/${id}/messages?page_size=50`);
   const messages = [...page.results].sort((a, b) => a.id - b.id);
   messages.forEach(renderMessage);
   if (messages.length) await markRead(id, messages[messages.length - 1].id);

@@ -1,8 +1,8 @@
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
 
 from wemaster.accounts.models import Role, User
+from wemaster.core import serializers
 from wemaster.core.money import MoneyField
 
 

@@ -1,4 +1,4 @@
-"""The project's one cache API (README, Caching and resilience): explicit, tagged, invalidated on commit.
+"""The project's one cache API (docs/ARCHITECTURE.md, Caching): explicit, tagged, invalidated on commit.
 
     overview = get_or_compute(
         f"earnings:overview:{tutor.id}",

@@ -29,6 +29,16 @@ class CardDeclined(DomainError):
     default_detail = "The card was declined."
 
 
+class InvalidToken(DomainError):
+    """A card or bank token the provider does not know: nothing was declined, the token is wrong."""
+
+    code = "invalid_token"
+    default_detail = "The token is unknown to the payment provider."
+
+    def __init__(self, detail: str | None = None, *, fields: dict | None = None):
+        super().__init__(detail, fields=fields or {"token": [detail or self.default_detail]})
+
+
 class PayoutRejected(DomainError):
     code = "payout_rejected"
     default_detail = "The bank account rejected the payout."
@@ -147,12 +157,13 @@ class PaymentGateway(ABC):
     """
 
     def card_details(self, *, token: str) -> CardDetails:
-        """Validate a card token. Raises CardDeclined, GatewayUnavailable."""
+        """Validate a card token. Raises InvalidToken (unknown token), CardDeclined, GatewayUnavailable."""
         assert_outside_transaction()
         return self._card_details(token=token)
 
     def bank_details(self, *, token: str) -> BankDetails:
-        """Validate a bank account token. Raises PayoutRejected, GatewayUnavailable."""
+        """Validate a bank account token. Raises InvalidToken (unknown token), PayoutRejected,
+        GatewayUnavailable."""
         assert_outside_transaction()
         return self._bank_details(token=token)
 

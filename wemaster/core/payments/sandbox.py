@@ -11,10 +11,12 @@ leaves the charge in this record, as with a real provider.
            tok_chargeCustomerFail          attaches, every charge is declined
            tok_processingError             attaches, every charge fails transiently (nothing charged)
            tok_timeoutAfterCharge          attaches; the first charge per key is made, then no answer
+           any other token                 refused when attached (400 `invalid_token`)
     banks  btok_ok                         payouts succeed
            btok_fail                       payouts are rejected (final)
            btok_flaky                      pending at the provider for the first two attempts, then paid
            btok_timeout                    the first payout per key is made, then no answer
+           any other token                 refused when attached (400 `invalid_token`)
 
 Faults on any token, for load and recovery tests: PAYMENT_SANDBOX_LATENCY_MS (each call; a
 charge or payout spends half of it before the money moves and half after),
@@ -41,6 +43,7 @@ from wemaster.core.payments.gateway import (
     CardDetails,
     GatewayTimeout,
     GatewayUnavailable,
+    InvalidToken,
     Kind,
     PaymentGateway,
     PayoutRejected,
@@ -249,15 +252,17 @@ class SandboxGateway(PaymentGateway):
 
     def _card_details(self, *, token: str) -> CardDetails:
         self._latency()
+        if token == "tok_chargeDeclined":
+            raise CardDeclined("The card was declined.")
         if token not in CARDS:
-            raise CardDeclined("The card was declined." if token == "tok_chargeDeclined" else "Unknown card token.")
+            raise InvalidToken("Unknown card token: use a sandbox token such as tok_visa.")
         brand, last4 = CARDS[token]
         return CardDetails(token=token, brand=brand, last4=last4, exp_month=12, exp_year=2030)
 
     def _bank_details(self, *, token: str) -> BankDetails:
         self._latency()
         if token not in BANKS:
-            raise PayoutRejected("Unknown bank account token.")
+            raise InvalidToken("Unknown bank account token: use a sandbox token such as btok_ok.")
         return BankDetails(token=token, bank_name="Sandbox Bank", last4=BANKS[token])
 
     def _move(self, kind: str, *, source: str, amount: int, currency: str, key: str) -> ProviderRecord:

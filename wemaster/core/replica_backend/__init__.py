@@ -1,6 +1,6 @@
 """Database backend of the read replica aliases (`ENGINE = "wemaster.core.replica_backend"`).
 
-PostgreSQL's backend plus what a replica needs to fail fast (README, Read replicas):
+PostgreSQL's backend plus what a replica needs to fail fast (docs/ARCHITECTURE.md, Read replicas):
 - every wait for the server (a query, a fetch, a commit) is bounded on the client side by
   `DATABASE_REPLICA_TIMEOUT`: a frozen server (port open, no answer) cannot stall a read,
   which no server-side `statement_timeout` can promise;

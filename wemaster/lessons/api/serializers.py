@@ -1,5 +1,4 @@
-from rest_framework import serializers
-
+from wemaster.core import serializers
 from wemaster.core.money import MoneyField
 from wemaster.lessons.models import DisputeOutcome, Lesson, LessonStatus, RefundRequest, RefundStatus
 

@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 
 from wemaster.core.idempotency import idempotent
 from wemaster.core.schema import ErrorSerializer
+from wemaster.core.serializers import reject_body
 from wemaster.lessons import selectors, services
 from wemaster.lessons.api.serializers import (
     LessonBookSerializer,
@@ -92,6 +93,7 @@ class LessonCompleteView(APIView):
     )
     @idempotent
     def post(self, request, pk: int):
+        reject_body(request)
         services.lesson_complete(lesson_id=pk, actor=request.user)
         return Response(LessonSerializer(selectors.lesson_get(user=request.user, lesson_id=pk)).data)
 
@@ -113,6 +115,7 @@ class LessonCancelView(APIView):
     )
     @idempotent
     def post(self, request, pk: int):
+        reject_body(request)
         services.lesson_cancel(lesson_id=pk, actor=request.user)
         return Response(LessonSerializer(selectors.lesson_get(user=request.user, lesson_id=pk)).data)
 
@@ -217,6 +220,7 @@ class RefundRequestApproveView(APIView):
     @extend_schema(request=None, responses={200: RefundRequestSerializer}, parameters=[IDEMPOTENCY_HEADER])
     @idempotent
     def post(self, request, pk: int):
+        reject_body(request)
         refund = services.refund_request_approve(refund_request_id=pk, staff=request.user)
         return Response(RefundRequestSerializer(refund).data)
 
@@ -228,5 +232,6 @@ class RefundRequestRejectView(APIView):
 
     @extend_schema(request=None, responses={200: RefundRequestSerializer})
     def post(self, request, pk: int):
+        reject_body(request)
         refund = services.refund_request_reject(refund_request_id=pk, staff=request.user)
         return Response(RefundRequestSerializer(refund).data)
