@@ -35,8 +35,8 @@ FORGED_POSITIONS = [
     "1e309|1",
     "nan|1",
     "-inf|1",
-    "9" * 5000,
-    "1|" + "9" * 5000,
+    "9" * 300,  # a cursor within the length limit, a number past any id
+    "1|" + "9" * 300,
     "",
     "|",
     "\x00",
@@ -49,9 +49,9 @@ MALFORMED = [
     b64(b"\xff\xfe\xfd"),
     b64("o=-23&p=59"),
     b64("o=99999999999999999999999&p=1"),
-    b64("o=1" + "0" * 5000 + "&p=1"),
-    b64("r=1&p=" + "9" * 5000),
-    "A" * 100_000,
+    b64("o=1" + "0" * 300 + "&p=1"),
+    b64("r=1&p=" + "9" * 600),  # longer than any cursor the server makes
+    "A" * 1500,
     "é",
     *(b64(f"p={position}") for position in FORGED_POSITIONS),
     *(b64(f"r=1&p={position}") for position in FORGED_POSITIONS),
@@ -109,12 +109,13 @@ def test_message_history_ids_that_are_not_ids_are_a_400(world, param):
     client = world["client"]
     client.raise_request_exception = False
     url = f"/api/v1/conversations/{world['conversation'].id}/messages"
-    for value in ["-1", "-23:59", "abc", "1e5", "9" * 5000, "\x00", "A" * 100_000]:
+    for value in ["-1", "-23:59", "abc", "1e5", "\x00", "A" * 1500]:
         response = client.get(url, {param: value})
         assert response.status_code == 400, value
         assert response.json()["code"] in {"validation_error", "invalid_query"}, value
-    # Past every id there is: a valid request, answered without a server error.
+    # Past every id there is (however long): a valid request, answered without a server error.
     assert client.get(url, {param: "9" * 23}).status_code == 200
+    assert client.get(url, {param: "9" * 1000}).status_code == 200
 
 
 def test_server_made_cursors_still_lead_through_every_list(world):
