@@ -12,7 +12,6 @@ What the benchmark needs is written to a JSON file (tokens, ids, depths): see `s
 import json
 import math
 import random
-import secrets
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,6 +21,10 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection
+from knox.crypto import create_token_string, hash_token
+from knox.settings import knox_settings
+
+from wemaster.core.revocation import token_key_of
 
 PASSWORD = "bench-password-2026"
 DOMAIN = "bench.wemaster.test"
@@ -125,8 +128,14 @@ def seed(*, scale: str, out: Path, progress, seed_value: int = 2026) -> dict:
                "date_joined"]  # fmt: skip
     copy_rows("accounts_user", columns, user_rows(), progress, size.students + size.tutors + 3, "users")
     all_users = [*student_ids, *tutor_ids, heavy_user, new_user, ws_sender]
-    tokens = {user_id: secrets.token_hex(20) for user_id in all_users}
-    copy_rows("authtoken_token", ["key", "created", "user_id"], ((t, now, u) for u, t in tokens.items()))
+    # Device tokens as knox issues them: the manifest keeps the token, the table its digest.
+    tokens = {user_id: create_token_string() for user_id in all_users}
+    expiry = now + knox_settings.TOKEN_TTL
+    copy_rows(
+        "accounts_devicetoken",
+        ["digest", "token_key", "user_id", "created", "expiry", "last_used", "name"],
+        ((hash_token(t), token_key_of(t), u, now, expiry, now, "bench") for u, t in tokens.items()),
+    )
 
     subject_ids = {name: ids.take("accounts_subject") for name in SUBJECTS}
     copy_rows("accounts_subject", ["id", "name"], ((i, name) for name, i in subject_ids.items()))

@@ -179,14 +179,13 @@ class Workload:
 
     @staticmethod
     def _staff(run: str) -> Actor:
-        from rest_framework.authtoken.models import Token
-
         from wemaster.accounts.models import User
+        from wemaster.accounts.sessions import token_create
 
         user = User.objects.create_user(
             email=f"staff-{run}@reliability.test", password=PASSWORD, is_staff=True, display_name="staff"
         )
-        return Actor(user.id, "staff", Token.objects.create(user=user).key)
+        return Actor(user.id, "staff", token_create(user=user, name="reliability workload")[1])
 
     # --- the operations -------------------------------------------------------------------------
 

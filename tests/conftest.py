@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import connections
 from rest_framework.test import APIClient
 
-from tests.accounts.factories import StudentFactory, TutorFactory
+from tests.accounts.factories import StudentFactory, TutorFactory, token_for
 from wemaster.celery import app as celery_app
 
 
@@ -99,12 +99,13 @@ def api_client():
 def client_for():
     """`client_for(user)` -> an APIClient authenticated with the user's token."""
 
-    def make(user):
-        from rest_framework.authtoken.models import Token
+    tokens: dict[int, str] = {}  # one device per user and test: a token per call would evict the first
 
+    def make(user):
+        if user.pk not in tokens:
+            tokens[user.pk] = token_for(user)
         client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {tokens[user.pk]}")
         return client
 
     return make

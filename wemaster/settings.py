@@ -8,6 +8,7 @@ deployment hardening and refuses to start without `DJANGO_SECRET_KEY`.
 import ipaddress
 import math
 import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -54,7 +55,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
@@ -294,7 +295,6 @@ CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
         "accounts_tutorprofile",
         "accounts_subject",
         "accounts_tutorprofile_subjects",
-        "authtoken_token",
     }
 )
 CACHALOT_UNCACHABLE_TABLES = frozenset({"django_migrations", "django_session"})
@@ -356,12 +356,63 @@ PASSWORD_HASHERS = env.list(
     ],
 )
 
+# API tokens: django-rest-knox, one per device, only their SHA-512 digest stored
+# (accounts.DeviceToken). A token expires AUTH_TOKEN_TTL_DAYS after its last use; its expiry and
+# last_used are written at most once per AUTH_TOKEN_REFRESH_INTERVAL seconds, so a busy client
+# does not write the database on every request. A user keeps at most AUTH_TOKENS_PER_USER
+# tokens: a new login revokes the least recently used beyond that.
+AUTH_TOKEN_TTL_DAYS = env.int("AUTH_TOKEN_TTL_DAYS", default=30)
+AUTH_TOKEN_REFRESH_INTERVAL = env.int("AUTH_TOKEN_REFRESH_INTERVAL", default=900)
+AUTH_TOKENS_PER_USER = env.int("AUTH_TOKENS_PER_USER", default=20)
+KNOX_TOKEN_MODEL = "accounts.DeviceToken"
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=AUTH_TOKEN_TTL_DAYS),
+    "AUTO_REFRESH": True,
+    "MIN_REFRESH_INTERVAL": AUTH_TOKEN_REFRESH_INTERVAL,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+# knox's own AuthToken is swapped for accounts.DeviceToken: its migrations would only create an
+# unused table.
+MIGRATION_MODULES = {"knox": None}
+# Expired tokens are deleted by a beat task this often.
+AUTH_TOKEN_PRUNE_EVERY_SECONDS = env.int("AUTH_TOKEN_PRUNE_EVERY_SECONDS", default=3600)
+CELERY_BEAT_SCHEDULE["auth-tokens-prune"] = {
+    "task": "wemaster.accounts.tasks.tokens_prune",
+    "schedule": AUTH_TOKEN_PRUNE_EVERY_SECONDS,
+}
+
+# Password reset mails (Django's default_token_generator; a link is valid PASSWORD_RESET_TIMEOUT
+# seconds and dies with the password it would change). PASSWORD_RESET_URL is the client's page,
+# with `{uid}` and `{token}` filled in; without it the mail carries the two values alone.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default="")
+# Mail: SMTP (or any backend django-environ knows) from EMAIL_URL, e.g.
+# smtp+tls://user:password@smtp.example.com:587; without it the console in development, and in
+# production nothing is sent (a reset link must not land in the logs; `manage.py check` warns).
+EMAIL_URL = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = (
+        "django.core.mail.backends.dummy.EmailBackend"
+        if PRODUCTION
+        else "django.core.mail.backends.console.EmailBackend"
+    )
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="WeMaster <no-reply@wemaster.invalid>")
+
 # --- REST framework, OpenAPI ---------------------------------------------------------------------
 THROTTLE_RATES = {
     "anon": env.str("RATE_ANON", default="300/min"),
     "user": env.str("RATE_USER", default="3000/min"),
     "register": env.str("RATE_REGISTER", default="20/hour"),
     "login": env.str("RATE_LOGIN", default="30/min"),
+    # Per account (the normalized email of the body), on top of the per-IP "login": an attacker
+    # rotating addresses still meets the account's limit.
+    "login_account": env.str("RATE_LOGIN_ACCOUNT", default="10/min"),
+    "password_reset": env.str("RATE_PASSWORD_RESET", default="20/hour"),
+    "password_reset_account": env.str("RATE_PASSWORD_RESET_ACCOUNT", default="5/hour"),
+    # Password change and deactivation, per user (each checks the current password).
+    "password": env.str("RATE_PASSWORD", default="10/hour"),
     "message_send": env.str("RATE_MESSAGE_SEND", default="60/min"),
     "top_up": env.str("RATE_TOP_UP", default="30/min"),
     "withdrawal": env.str("RATE_WITHDRAWAL", default="10/min"),
@@ -421,6 +472,8 @@ REST_FRAMEWORK = {
 }
 MAX_PAGE_SIZE = 100
 AUTH_TOKEN_CACHE_TTL = env.int("AUTH_TOKEN_CACHE_TTL", default=300)
+# A well-formed token that matches no row is remembered (under its digest) this long.
+AUTH_TOKEN_NEGATIVE_CACHE_TTL = env.int("AUTH_TOKEN_NEGATIVE_CACHE_TTL", default=30)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "WeMaster API",

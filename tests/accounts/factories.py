@@ -37,3 +37,10 @@ class TutorProfileFactory(factory.django.DjangoModelFactory):
 class TutorFactory(UserFactory):
     role = Role.TUTOR
     profile = factory.RelatedFactory(TutorProfileFactory, factory_related_name="user")
+
+
+def token_for(user, name: str = "tests") -> str:
+    """A new API token of `user`, as the client holds it (the database keeps only its digest)."""
+    from wemaster.accounts.sessions import token_create
+
+    return token_create(user=user, name=name)[1]

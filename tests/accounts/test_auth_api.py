@@ -1,8 +1,8 @@
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
 
 from tests.accounts.factories import PASSWORD, StudentFactory, TutorFactory
-from wemaster.accounts.models import Role, Subject, User
+from wemaster.accounts.models import DeviceToken, Role, Subject, User
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def test_register_returns_user_and_working_token(api_client):
         "display_name": "Ada",
     }
     user = User.objects.get(pk=body["id"])
-    assert Token.objects.get(user=user).key == body["token"]
+    assert DeviceToken.objects.get(user=user).digest == hash_token(body["token"])
     assert user.tutor_profile.hourly_rate == 0
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {body['token']}")
     assert api_client.get(ME).json()["email"] == "ada@example.test"
@@ -62,7 +62,7 @@ def test_token_with_valid_and_invalid_credentials(api_client):
     user = StudentFactory(email="bo@example.test")
     response = api_client.post(TOKEN, {"email": "BO@example.test", "password": PASSWORD}, format="json")
     assert response.status_code == 200
-    assert response.json()["token"] == Token.objects.get(user=user).key
+    assert DeviceToken.objects.get(user=user).digest == hash_token(response.json()["token"])
 
     response = api_client.post(TOKEN, {"email": "bo@example.test", "password": "wrong"}, format="json")
     assert response.status_code == 400

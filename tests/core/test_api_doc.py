@@ -29,18 +29,11 @@ ERROR_CODE_ROW = re.compile(r"^\|\s*`(?P<code>[a-z_]+)`\s*\|")
 # Where the application's code lives (tests, bench and reliability tooling answer no API call).
 CODE_PACKAGES = ("wemaster", "wallet", "earnings", "messaging", "community")
 
-# What docs/API.md documents whose code is on branches still in flight: issue 16's account
-# lifecycle, tutor onboarding, payout-method removal, the tutor's view of refund requests and strict
+# What docs/API.md documents whose code is on branches still in flight: issue 16's tutor
+# onboarding, payout-method removal, the tutor's view of refund requests and strict
 # bodies; issue 19's websocket bounds. Empty both sets when those branches are merged: from then
 # on each operation must be in the schema and each code answered by the code.
 PENDING_IN_OTHER_BRANCHES = {
-    ("POST", "/api/v1/auth/logout"),
-    ("GET", "/api/v1/auth/tokens"),
-    ("DELETE", "/api/v1/auth/tokens/{}"),
-    ("POST", "/api/v1/auth/password"),
-    ("POST", "/api/v1/auth/password-reset"),
-    ("POST", "/api/v1/auth/password-reset/confirm"),
-    ("DELETE", "/api/v1/me"),
     ("GET", "/api/v1/tutors/{}"),
     ("GET", "/api/v1/subjects"),
     ("PATCH", "/api/v1/earnings/payout-methods/{}"),
@@ -49,7 +42,6 @@ PENDING_IN_OTHER_BRANCHES = {
     ("GET", "/api/v1/earnings/refund-requests/{}"),
 }
 PENDING_CODES_IN_OTHER_BRANCHES = {
-    "invalid_reset_token",
     "tutor_not_bookable",
     "frame_too_large",
 }

@@ -11,10 +11,9 @@ from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.db import connections, transaction
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 
 from tests.accounts.factories import StudentFactory, TutorFactory
-from wemaster.accounts.models import User
+from wemaster.accounts.models import DeviceToken, User
 from wemaster.celery import app as celery_app
 from wemaster.core import metrics, read_your_writes
 from wemaster.core.cache import get_or_compute
@@ -134,7 +133,7 @@ def test_shared_cache_fills_read_the_primary():
     assert primary_reads("forced") == before + 2
 
 
-@pytest.mark.parametrize("model", [Session, Token, Group])
+@pytest.mark.parametrize("model", [Session, DeviceToken, Group])
 def test_sessions_tokens_and_permissions_always_read_the_primary(model):
     with replica_safe():
         assert read_alias(model) == "default"

@@ -99,6 +99,7 @@ def _withdrawals(tutor) -> dict:
 
 # Route name -> make(owner): give the owner two rows in that list; returns the URL kwargs.
 LIST_DATA = {
+    "auth-tokens": _twice(matrix._tokens_of),
     "tutor-list": _tutors,
     "community-posts": _posts,
     "community-comments": _comments,

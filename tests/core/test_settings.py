@@ -25,6 +25,7 @@ print(json.dumps({
 }, default=str))
 """
 SERVICE_VARS = (
+    "EMAIL_URL",
     "DATABASE_URL",
     "DATABASE_REPLICA_URLS",
     "REDIS_URL",
@@ -44,10 +45,10 @@ SERVICE_VARS = (
 )
 
 
-def load(**variables) -> subprocess.CompletedProcess:
+def load(probe: str = PROBE, **variables) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
     env.update(variables, DJANGO_SETTINGS_MODULE="wemaster.settings")
-    return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
 def settings_with(**variables) -> dict:
@@ -140,7 +141,12 @@ def test_unknown_environment_is_refused():
 @pytest.mark.timeout(120)
 def test_production_passes_check_deploy():
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
-    env.update(DJANGO_ENV="production", DJANGO_SECRET_KEY="k" * 20 + "-Z9!q" * 12, ALLOWED_HOSTS="api.example.com")
+    env.update(
+        DJANGO_ENV="production",
+        DJANGO_SECRET_KEY="k" * 20 + "-Z9!q" * 12,
+        ALLOWED_HOSTS="api.example.com",
+        EMAIL_URL="smtp+tls://mailer:secret@smtp.example.com:587",
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
@@ -177,3 +183,37 @@ def test_channel_layer_reads_outlast_its_blocking_pop():
     host = json.loads(probe.stdout.strip().splitlines()[-1])
     assert host["socket_timeout"] > RedisChannelLayer.brpop_timeout
     assert host["max_connections"] >= 1000
+
+
+MAIL_PROBE = """
+import json, django
+django.setup()
+from django.conf import settings as s
+from django.core import checks
+print(json.dumps({
+    "backend": s.EMAIL_BACKEND, "host": getattr(s, "EMAIL_HOST", None), "port": getattr(s, "EMAIL_PORT", None),
+    "tls": getattr(s, "EMAIL_USE_TLS", None), "user": getattr(s, "EMAIL_HOST_USER", None),
+    "checks": [m.id for m in checks.run_checks()],
+}))
+"""
+PRODUCTION = {"DJANGO_ENV": "production", "DJANGO_SECRET_KEY": "k" * 50, "ALLOWED_HOSTS": "api.example.com"}
+
+
+def mail_settings(**variables) -> dict:
+    result = load(MAIL_PROBE, **variables)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_mail_goes_to_the_console_in_development_and_nowhere_unconfigured_in_production():
+    assert mail_settings()["backend"] == "django.core.mail.backends.console.EmailBackend"
+    production = mail_settings(**PRODUCTION)
+    assert production["backend"] == "django.core.mail.backends.dummy.EmailBackend"  # reset links stay out of logs
+    assert "accounts.W001" in production["checks"]
+
+
+def test_mail_is_sent_by_smtp_from_email_url():
+    smtp = mail_settings(**PRODUCTION, EMAIL_URL="smtp+tls://mailer:secret@smtp.example.com:587")
+    assert smtp["backend"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (smtp["host"], smtp["port"], smtp["tls"], smtp["user"]) == ("smtp.example.com", 587, True, "mailer")
+    assert "accounts.W001" not in smtp["checks"]

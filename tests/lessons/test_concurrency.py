@@ -6,10 +6,9 @@ from datetime import timedelta
 
 import pytest
 from django.db import connections
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.accounts.factories import StudentFactory
+from tests.accounts.factories import StudentFactory, token_for
 from tests.ledger.factories import funded_wallet
 from tests.lessons.factories import SUBJECT, future, tutor_teaching
 from wemaster.ledger import services as ledger
@@ -28,7 +27,7 @@ def test_200_concurrent_bookings_against_100_dollars_then_completion_credits_net
     settings.RATE_LIMITS_ENABLED = False
     student, tutor = StudentFactory(), tutor_teaching(hourly_rate=100)  # 1.00 per 60-minute lesson
     wallet = funded_wallet(student, 10_000)
-    token = Token.objects.create(user=student).key
+    token = token_for(student)
     start = future(hours=48)
 
     def book(index: int) -> int:

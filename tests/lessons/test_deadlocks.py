@@ -13,10 +13,9 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings
 from django.db import connection, connections, transaction
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.accounts.factories import StudentFactory
+from tests.accounts.factories import StudentFactory, token_for
 from tests.ledger.factories import funded_wallet
 from tests.lessons.factories import SUBJECT, book, future, past, tutor_teaching
 from wemaster.ledger import services as ledger
@@ -108,7 +107,7 @@ def test_bookings_completions_and_cancellations_of_one_pair_at_once(settings, at
         settings.LOCK_CONFLICT_RETRY_ATTEMPTS = attempts
     student, tutor = StudentFactory(), tutor_teaching(hourly_rate=PRICE)
     funded_wallet(student, 100_000)
-    tokens = {user.id: Token.objects.create(user=user).key for user in (student, tutor)}
+    tokens = {user.id: token_for(user) for user in (student, tutor)}
     calls = the_mix(student, tutor)
     retried, given_up = counted(lock_conflict_retries), counted(lock_conflicts_given_up)
 

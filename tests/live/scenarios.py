@@ -13,11 +13,10 @@ import django
 def build() -> dict:
     from django.conf import settings
     from django.contrib.auth.hashers import make_password
-    from rest_framework.authtoken.models import Token
 
     from earnings import services as earnings
     from messaging import services as messaging
-    from tests.accounts.factories import PASSWORD, StudentFactory
+    from tests.accounts.factories import PASSWORD, StudentFactory, token_for
     from tests.earnings.conftest import fund_available
     from tests.ledger.factories import funded_wallet
     from tests.lessons.factories import completed_lesson, tutor_teaching
@@ -42,7 +41,7 @@ def build() -> dict:
     payout_method = earnings.payout_method_add(tutor=carol, token="btok_ok")
 
     def token(user) -> str:
-        return Token.objects.get_or_create(user=user)[0].key
+        return token_for(user, name="live tests")
 
     return {
         "password": PASSWORD,

@@ -4,10 +4,10 @@ configured channel layer: channels-redis with REDIS_URL (CI), in-memory otherwis
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
-from rest_framework.authtoken.models import Token
 
 from messaging import events, selectors, services
 from messaging.models import Event, EventSequence
+from tests.accounts.factories import token_for
 from tests.messaging.factories import direct_conversation
 from wemaster.asgi import application
 
@@ -18,7 +18,7 @@ TIMEOUT = 3
 
 
 def token(user) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
+    return token_for(user)
 
 
 async def connect(user_token: str, since: int | None = None) -> WebsocketCommunicator:

@@ -1,9 +1,8 @@
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
-from rest_framework.authtoken.models import Token
 
-from tests.accounts.factories import StudentFactory
+from tests.accounts.factories import StudentFactory, token_for
 from wemaster.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,7 +18,7 @@ async def handshake(path: str, headers=(ORIGIN,)):
 
 
 def token_for_new_user() -> str:
-    return Token.objects.create(user=StudentFactory()).key
+    return token_for(StudentFactory())
 
 
 def test_refused_without_token():

@@ -13,10 +13,10 @@ import urllib.request
 import uuid
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from earnings import services as earnings
 from reliability.live import LiveSystem
+from tests.accounts.factories import token_for
 from tests.earnings.conftest import fund_available
 from tests.lessons.factories import tutor_teaching
 from tests.ops.prometheus import PrometheusServer, dashboard_queries, grafana_to_promql, rules_without_waiting
@@ -98,7 +98,7 @@ def test_prometheus_sees_the_worker_and_the_breaker_alert_fire_and_resolve(live_
     tutor = tutor_teaching()
     fund_available(tutor, 10_000)
     method = earnings.payout_method_add(tutor=tutor, token="btok_ok")
-    token = Token.objects.create(user=tutor).key
+    token = token_for(tutor)
     prometheus = PrometheusServer(
         target=f"127.0.0.1:{system.topology.ports['proxy']}",
         token=system.topology.metrics_token,

@@ -21,11 +21,10 @@ from django.utils import timezone
 from kombu import Connection
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
-from rest_framework.authtoken.models import Token
 
 from bench.topology import ROOT
 from earnings import services as earnings
-from tests.accounts.factories import StudentFactory
+from tests.accounts.factories import StudentFactory, token_for
 from tests.earnings.conftest import fund_available
 from tests.lessons.factories import tutor_teaching
 from tests.wallet.factories import PaymentMethodFactory, wallet_for
@@ -81,7 +80,7 @@ def test_open_websockets_are_counted_once_each(settings):
     from wemaster.asgi import application
 
     user = StudentFactory()
-    key = Token.objects.create(user=user).key
+    key = token_for(user)
 
     async def scenario():
         opened = []

@@ -18,6 +18,7 @@ from tests.lessons.factories import SUBJECT, book, completed_lesson, tutor_teach
 from wallet import selectors as wallet_selectors
 from wallet import services as wallet
 from wemaster.accounts.services import subjects_resolve
+from wemaster.accounts.sessions import token_create
 from wemaster.ledger import services as ledger
 from wemaster.ledger.models import AccountKind, TransferKind
 from wemaster.lessons import services as lessons
@@ -37,6 +38,14 @@ class Entry:
     private: dict = field(default_factory=dict)  # method -> body sent by the intruder
     shared: dict = field(default_factory=dict)  # method -> why another user may act
     own_rows: Callable | None = None  # own_rows(owner) -> ids the owner's list shows, nobody else's
+
+
+def _token(owner):
+    return {"pk": token_create(user=owner, name="owner's phone")[0].pk}
+
+
+def _tokens_of(owner):
+    return {_token(owner)["pk"]}
 
 
 def _post(owner):
@@ -164,6 +173,12 @@ MATRIX: dict[str, Entry] = {
     "ping": Entry(public=frozenset({"get"})),
     "auth-register": Entry(public=frozenset({"post"})),
     "auth-token": Entry(public=frozenset({"post"})),
+    "auth-logout": Entry(),
+    "auth-tokens": Entry(own_rows=_tokens_of),
+    "auth-token-detail": Entry(setup=_token, private={"delete": None}),
+    "auth-password": Entry(),
+    "auth-password-reset": Entry(public=frozenset({"post"})),
+    "auth-password-reset-confirm": Entry(public=frozenset({"post"})),
     "me": Entry(),
     "tutor-list": Entry(public=frozenset({"get"})),
     # --- community: reads are public, writes need a token; changes are the author's ---

@@ -11,19 +11,18 @@ import os
 
 import pytest
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 
 from reliability import fuzz
-from tests.accounts.factories import StudentFactory
+from tests.accounts.factories import StudentFactory, token_for
 from tests.lessons.factories import tutor_teaching
 
 OPEN_CHECKS = ("positive_data_acceptance", "negative_data_rejection")
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(600)]
 
 
 def test_schemathesis_finds_nothing(live_system):
     users = {"student": StudentFactory(), "tutor": tutor_teaching(), "staff": StudentFactory(is_staff=True)}
-    tokens = {role: Token.objects.create(user=user).key for role, user in users.items()}
+    tokens = {role: token_for(user) for role, user in users.items()}
     results = fuzz.run(
         live_system.url,
         tokens,

@@ -3,6 +3,16 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
+
+# A device name is what the client calls itself (its `device` field or User-Agent), cut to this.
+DEVICE_NAME_MAX_LENGTH = 64
+
+
+def normalize_email(email: str) -> str:
+    """The one form an email is stored, looked up and throttled in (emails are case-insensitive)."""
+    return BaseUserManager.normalize_email(email.strip()).lower()
 
 
 class Role(models.TextChoices):
@@ -16,7 +26,7 @@ class UserManager(BaseUserManager):
     def _create(self, email, password, **fields):
         if not email:
             raise ValueError("email is required")
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=normalize_email(email), **fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -86,3 +96,28 @@ class TutorProfile(models.Model):
 
     def __str__(self):
         return f"Tutor profile of {self.user_id}"
+
+
+class DeviceToken(AbstractAuthToken):
+    """One API token per device (django-rest-knox's token, `KNOX_TOKEN_MODEL`).
+
+    Only the SHA-512 `digest` of the token is stored, so a copy of the database holds no
+    usable session; `token_key` (its first characters) names it to the websocket layer. The
+    `expiry` slides with use and `last_used` follows it, both written at most once per
+    `REST_KNOX["MIN_REFRESH_INTERVAL"]` (wemaster.core.authentication). Knox keys the row by
+    its digest; here an integer id does, so clients can name a token without knowing it.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
+    name = models.CharField(max_length=DEVICE_NAME_MAX_LENGTH, blank=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-id"], name="accounts_devicetoken_user_id"),
+            models.Index(fields=["expiry"], name="accounts_devicetoken_expiry"),
+        ]
+
+    def __str__(self):
+        return f"{self.name or 'token'} {self.token_key}… of user {self.user_id}"

@@ -3,11 +3,14 @@
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 
+from wemaster.accounts import sessions
 from wemaster.accounts.models import Role, TutorProfile, User
 from wemaster.accounts.services import subjects_resolve
 
 DEMO_PASSWORD = "wemaster-demo-2026"
 DEMO_DOMAIN = "demo.wemaster.test"
+# The device name of the tokens `seed_demo` prints (each run replaces the previous one).
+DEMO_DEVICE = "seed_demo"
 
 DEMO_TUTORS = [
     ("Ada Lovelace", 4500, ["mathematics", "programming"]),
@@ -65,3 +68,9 @@ def seed_demo(*, scale: int, progress) -> list[tuple[str, str, str]]:
         if index <= 3:
             credentials.append(("student", student.email, DEMO_PASSWORD))
     return credentials
+
+
+def demo_token(email: str) -> str:
+    """A fresh API token of the demo login `email`; the one printed by the previous run stops
+    working (only digests are stored, so a token cannot be printed twice)."""
+    return sessions.token_replace(user=User.objects.get(email=email), name=DEMO_DEVICE)

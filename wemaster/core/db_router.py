@@ -40,8 +40,9 @@ logger = logging.getLogger(__name__)
 PRIMARY = DEFAULT_DB_ALIAS
 API_PREFIX = "/api/"  # as wemaster.core.middleware's (importing it here would be circular: DRF, auth)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Authentication, sessions and permissions are read from the primary, whoever asks.
-PRIMARY_ONLY_APPS = frozenset({"auth", "authtoken", "sessions", "contenttypes"})
+# Authentication, sessions, API tokens and permissions are read from the primary, whoever asks.
+PRIMARY_ONLY_APPS = frozenset({"auth", "sessions", "contenttypes"})
+PRIMARY_ONLY_MODELS = frozenset({settings.KNOX_TOKEN_MODEL.lower()})
 
 UNKNOWN = object()
 
@@ -116,7 +117,11 @@ def _read_alias(model) -> str:
     scope = _scope.get()
     if not replicas or scope is None or not scope.replica_reads:
         return PRIMARY
-    if model._meta.app_label in PRIMARY_ONLY_APPS or connections[PRIMARY].in_atomic_block:
+    if (
+        model._meta.app_label in PRIMARY_ONLY_APPS
+        or model._meta.label_lower in PRIMARY_ONLY_MODELS
+        or connections[PRIMARY].in_atomic_block
+    ):
         return PRIMARY
     if _forced.get():
         metrics.primary_reads.labels("forced").inc()

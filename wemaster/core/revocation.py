@@ -19,6 +19,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import caches
 from django.db import transaction
+from knox.settings import CONSTANTS
 
 from wemaster.core.cache.redis_client import CacheUnavailable
 
@@ -33,6 +34,12 @@ _VERSION_TTL = 7 * 24 * 3600
 def user_group(user_id: int) -> str:
     """The channel-layer group of every open socket of `user_id`."""
     return f"user.{user_id}"
+
+
+def token_key_of(raw: str) -> str:
+    """The name of a token among its user's sockets: knox's `token_key`, its first characters
+    (what `revoke_sessions(token_key=...)` matches; never the whole token)."""
+    return raw[: CONSTANTS.TOKEN_KEY_LENGTH]
 
 
 def _version_key(user_id: int) -> str:

@@ -19,6 +19,7 @@ new identity per request).
 together: a semaphore in Redis whose slots expire, so a killed worker's slot comes back.
 """
 
+import hashlib
 import logging
 import time
 import uuid
@@ -131,6 +132,23 @@ class ScopedRateThrottle(AtomicRateThrottleMixin, throttling.ScopedRateThrottle)
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request, view)
+
+
+class AccountRateThrottle(ScopedRateThrottle):
+    """Per-view `account_throttle_scope`, keyed by the account the body names (its `email`,
+    compared case-insensitively), whoever sends it: next to the per-IP `throttle_scope` of the
+    same view, guessing one account's password from many addresses still meets the account's
+    limit. The key holds a hash of the email, of fixed length whatever the body says. A body
+    without an email is left to the per-IP throttle (and the serializer)."""
+
+    scope_attr = "account_throttle_scope"
+
+    def get_cache_key(self, request, view):
+        email = request.data.get("email") if isinstance(request.data, dict) else None
+        if not isinstance(email, str) or not email.strip():
+            return None
+        account = hashlib.sha256(email.strip().lower().encode("utf-8", "replace")).hexdigest()[:32]
+        return self.cache_format % {"scope": self.scope, "ident": account}
 
 
 class ScopedWriteThrottleMixin:

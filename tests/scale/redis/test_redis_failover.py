@@ -15,10 +15,9 @@ from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from channels.testing import WebsocketCommunicator
 from django.core.cache import caches
-from rest_framework.authtoken.models import Token
 
 from messaging.models import Message
-from tests.accounts.factories import StudentFactory, TutorFactory
+from tests.accounts.factories import StudentFactory, TutorFactory, token_for
 from tests.messaging.factories import direct_conversation
 from tests.scale.redis.environment import celery_config, settings_from_environment
 from tests.scale.redis_sentinel import DOWN_AFTER_MS, FAILOVER_TIMEOUT_MS
@@ -142,7 +141,7 @@ def test_an_invalidation_the_failover_lost_does_not_bring_back_what_it_invalidat
 
 
 def token(user) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
+    return token_for(user)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,33 +1,9 @@
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 
-from wemaster.accounts.models import Role, User
+from wemaster.accounts.models import User
 from wemaster.core import serializers
 from wemaster.core.money import MoneyField
-
-
-class RegisterInputSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
-    role = serializers.ChoiceField(choices=Role.choices)
-    display_name = serializers.CharField(max_length=80)
-
-
-class RegisterOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    email = serializers.EmailField()
-    role = serializers.CharField()
-    display_name = serializers.CharField()
-    token = serializers.CharField()
-
-
-class TokenInputSerializer(serializers.Serializer):
-    email = serializers.CharField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
-
-
-class TokenOutputSerializer(serializers.Serializer):
-    token = serializers.CharField()
 
 
 class TutorProfileSerializer(serializers.Serializer):

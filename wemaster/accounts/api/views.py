@@ -1,57 +1,21 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.pagination import Cursor
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wemaster.accounts import selectors, services
-from wemaster.accounts.api import directory
-from wemaster.accounts.api.serializers import (
-    MeSerializer,
-    MeUpdateSerializer,
-    RegisterInputSerializer,
-    RegisterOutputSerializer,
-    TokenInputSerializer,
-    TokenOutputSerializer,
-    TutorSerializer,
-)
-from wemaster.core.db_router import scope_user
-from wemaster.core.throttles import ScopedRateThrottle
+from wemaster.accounts.api import auth, directory
+from wemaster.accounts.api.serializers import MeSerializer, MeUpdateSerializer, TutorSerializer
+from wemaster.core.throttles import ScopedWriteThrottleMixin
 
 
-class RegisterView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "register"
-
-    @extend_schema(request=RegisterInputSerializer, responses={201: RegisterOutputSerializer})
-    def post(self, request):
-        data = RegisterInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        user, token = services.user_register(**data.validated_data)
-        scope_user(user.id)  # the new account's next reads must see it, on any worker
-        body = {"id": user.id, "email": user.email, "role": user.role, "display_name": user.display_name}
-        return Response(RegisterOutputSerializer({**body, "token": token.key}).data, status=status.HTTP_201_CREATED)
-
-
-class TokenView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
-
-    @extend_schema(request=TokenInputSerializer, responses={200: TokenOutputSerializer})
-    def post(self, request):
-        data = TokenInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        token = services.token_obtain(**data.validated_data)
-        return Response(TokenOutputSerializer({"token": token.key}).data)
-
-
-class MeView(APIView):
+class MeView(ScopedWriteThrottleMixin, APIView):
     permission_classes = [IsAuthenticated]
+    # Deactivation checks the password: limited per user like a password change.
+    throttle_scope = "password"
+    throttle_scope_methods = ("DELETE",)
 
     @extend_schema(responses={200: MeSerializer})
     def get(self, request):
@@ -63,6 +27,10 @@ class MeView(APIView):
         data.is_valid(raise_exception=True)
         services.user_update(user=request.user, **data.validated_data)
         return Response(MeSerializer(selectors.user_with_profile(user_id=request.user.id)).data)
+
+    @auth.DEACTIVATE_SCHEMA
+    def delete(self, request):
+        return auth.deactivate(request)
 
 
 class TutorListView(generics.ListAPIView):

@@ -158,12 +158,16 @@ def _recompute(key, compute, policy: _Policy, *, tag_list, versions, previous, s
             return shareable["v"]
         deadline = time.monotonic() + settings.CACHE_LOCK_WAIT_SECONDS
         while True:
+            # Look at the lock before the entry: the holder stores, then unlocks, so an entry read
+            # after seeing the lock gone is the holder's if it stored one. (Read the other way round,
+            # a holder finishing between the two reads made this caller compute a second time.)
+            holder_done = cache.get(lock_key) is None
             raw, versions = tag_versions.read(ENTRY_PREFIX + key, tag_list)
             entry = _unpack(raw) if raw is not None else None
             if entry is not None and versions is not None and entry["t"] == versions and entry["f"] > time.time():
                 metrics.requests.labels("redis", family, "hit").inc()
                 return entry["v"]
-            if time.monotonic() >= deadline or cache.get(lock_key) is None:
+            if holder_done or time.monotonic() >= deadline:
                 break
             time.sleep(settings.CACHE_LOCK_POLL_SECONDS)
         return _compute_and_store(key, compute, policy, versions, previous=entry)

@@ -1,4 +1,5 @@
-"""`manage.py seed_demo`: demo users and, as the apps grow, their data. Idempotent.
+"""`manage.py seed_demo`: demo users and, as the apps grow, their data. Idempotent, except that
+each run prints a new API token per demo login (the previous run's stops working).
 
 Each installed app may ship a `seed` module with `seed_demo(*, scale, progress)`;
 they run in INSTALLED_APPS order, so accounts come before the apps that use them.
@@ -7,6 +8,7 @@ they run in INSTALLED_APPS order, so accounts come before the apps that use them
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
+from wemaster.accounts.seed import demo_token
 from wemaster.core.discovery import app_modules
 
 
@@ -28,6 +30,6 @@ class Command(BaseCommand):
         for module in app_modules("seed"):
             credentials.extend(module.seed_demo(scale=scale, progress=progress) or [])
 
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with:"))
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with (or use the API token):"))
         for role, email, password in dict.fromkeys(credentials):  # apps may name the same login
-            self.stdout.write(f"  {role:8} {email:36} {password}")
+            self.stdout.write(f"  {role:8} {email:36} {password}  {demo_token(email)}")
