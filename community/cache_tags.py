@@ -5,6 +5,10 @@ POSTS = "community:posts"  # every cached page of the posts list
 UNFILTERED = "community:posts:unfiltered"  # pages filtered by neither tag nor author: any post may be on them
 RANKED = "community:ranked"  # cached pages ordered by top/trending: the trending refresh reorders them
 TAGS = "community:tags"  # the tag list
+AUTHORS = "community:authors"  # every cached page that shows authors' display names (posts, comments)
+
+# Removal marks of posts (wemaster.core.cache.removals): stale copies drop the posts marked.
+REMOVED_POST = "post"
 
 
 def post(post_id: int) -> str:

@@ -25,6 +25,7 @@ from community.models import (
 )
 from wemaster.accounts.models import User
 from wemaster.core.cache import invalidate_tags
+from wemaster.core.cache.removals import mark_removed, unmark_removed
 from wemaster.core.errors import DomainError, NotFound, Throttled, ValidationFailed
 from wemaster.core.throttles import rate_limit_hit
 
@@ -235,6 +236,11 @@ def _post_visibility_set(post: Post, *, hidden: bool | None = None, deleted: boo
     post.save(update_fields=["is_hidden", "deleted_at", "updated_at"])
     if was_visible != post.is_visible:
         _tag_counts_bump(_post_tag_ids(post.id), +1 if post.is_visible else -1)
+    # Stale copies served while the database is down ignore tags: the mark keeps the post out of them.
+    if post.is_visible:
+        unmark_removed(cache_tags.REMOVED_POST, [post.id])
+    else:
+        mark_removed(cache_tags.REMOVED_POST, [post.id])
     _post_invalidate(post, Tag.objects.filter(posttag__post=post).values_list("name", flat=True))
 
 

@@ -718,11 +718,15 @@ def _ttl_bounds(spec: str) -> dict[str, tuple[int, int]]:
     return bounds
 
 
-# Memory level (per process, `local=True` only): short TTL, bounded LRU.
+# Memory level (per process, `local=True` only): short TTL, LRU bounded in bytes; a packed value
+# larger than CACHE_MEMORY_MAX_ENTRY_BYTES is served from Redis only.
 CACHE_MEMORY_TTL_SECONDS = env.float("CACHE_MEMORY_TTL_SECONDS", default=5.0)
-CACHE_MEMORY_MAX_ENTRIES = env.int("CACHE_MEMORY_MAX_ENTRIES", default=2000)
-# How long a process trusts the tag versions it read from Redis (memory-level hits only).
+CACHE_MEMORY_MAX_BYTES = env.int("CACHE_MEMORY_MAX_BYTES", default=32 * 1024 * 1024)
+CACHE_MEMORY_MAX_ENTRY_BYTES = env.int("CACHE_MEMORY_MAX_ENTRY_BYTES", default=1024 * 1024)
+# How long a process trusts the tag versions it read from Redis (memory-level hits only), and
+# the bytes that memo may hold (LRU).
 CACHE_TAG_MEMO_SECONDS = env.float("CACHE_TAG_MEMO_SECONDS", default=1.0)
+CACHE_TAG_MEMO_MAX_BYTES = env.int("CACHE_TAG_MEMO_MAX_BYTES", default=4 * 1024 * 1024)
 # Adaptive TTL: starts at the caller's ttl, grows while a family is not invalidated and
 # shrinks when it churns, within CACHE_FAMILY_TTL_BOUNDS or [ttl/SPREAD, ttl*SPREAD]
 # clamped to [FLOOR, CEILING].
@@ -740,6 +744,9 @@ CACHE_LOCK_POLL_SECONDS = env.float("CACHE_LOCK_POLL_SECONDS", default=0.02)
 CACHE_STALE_GRACE_SECONDS = env.int("CACHE_STALE_GRACE_SECONDS", default=60)
 # Stale-if-error: how long past freshness a last good public value may still be served.
 CACHE_STALE_IF_ERROR_MAX_AGE = env.int("CACHE_STALE_IF_ERROR_MAX_AGE", default=24 * 3600)
+# Entries whose key a client chooses (filters, page sizes): at most this many per family in Redis;
+# storing one more evicts the family's entries closest to expiry (wemaster/core/cache/keys.py).
+CACHE_PARAM_KEYS_PER_FAMILY = env.int("CACHE_PARAM_KEYS_PER_FAMILY", default=500)
 # Circuit breaker around Redis (state in process memory).
 CACHE_BREAKER_FAILURES = env.int("CACHE_BREAKER_FAILURES", default=5)
 CACHE_BREAKER_COOLDOWN_SECONDS = env.float("CACHE_BREAKER_COOLDOWN_SECONDS", default=5.0)

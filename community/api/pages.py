@@ -4,6 +4,11 @@ A page is `{"results": [...], "next": token|None, "previous": token|None}`: seri
 with `my_reaction` left empty and opaque cursor tokens. The shared first page is cached as
 such (per ordering and filter, never per user); views then merge the caller's reactions for
 the ids on the page with one query and turn tokens into links.
+
+Filters come from the query string, so keys are hashes of them (`params_key`) and every page but
+the default ones is capped per family (`distinct_keys`); a filtered page with no rows is not
+stored at all (an unknown tag or author costs one indexed query, not a key). While the database
+is down, a stale page is served without the posts removed since it was cached (`removals`).
 """
 
 from functools import partial
@@ -15,10 +20,23 @@ from community.api.pagination import POST_ORDERINGS, CommentPagination, TagPagin
 from community.api.serializers import CommentSerializer, PostListSerializer, TagSerializer
 from wemaster.accounts.models import User
 from wemaster.core.cache import get_or_compute
+from wemaster.core.cache.keys import params_key
+from wemaster.core.cache.removals import removed_among
 
 
 def _page_data(page, rows) -> dict:
     return {"results": rows, "next": page.next, "previous": page.previous}
+
+
+def _has_rows(data: dict) -> bool:
+    return bool(data["results"])
+
+
+def without_removed_posts(data: dict) -> dict:
+    """A stale page without the posts hidden or deleted since it was cached (no database read).
+    Raises RemovalsUnknown when Redis cannot tell."""
+    gone = removed_among(cache_tags.REMOVED_POST, [row["id"] for row in data["results"]])
+    return {**data, "results": [row for row in data["results"] if row["id"] not in gone]}
 
 
 def post_page(
@@ -48,7 +66,7 @@ def post_page(
 
     if cursor or q:
         return compute()
-    tags = [cache_tags.POSTS]
+    tags = [cache_tags.POSTS, cache_tags.AUTHORS]
     if ordering != "new":
         tags.append(cache_tags.RANKED)
     if tag:
@@ -58,15 +76,19 @@ def post_page(
     if not tag and author_id is None:
         tags.append(cache_tags.UNFILTERED)
 
-    key = f"community:posts:{ordering}:{kind or ''}:{tag or ''}:{author_id or ''}:{page_size}"
+    filtered = bool(tag) or author_id is not None
+    default_page = not filtered and not kind and page_size == paginator.page_size
     return get_or_compute(
-        key,
+        params_key("community:posts", ordering=ordering, kind=kind, tag=tag, author=author_id, page_size=page_size),
         compute,
         tags=tags,
         ttl=settings.COMMUNITY_LIST_CACHE_TTL,
         family="community_posts",
         local=False,
         stale_if_error=True,
+        on_stale=without_removed_posts,
+        distinct_keys=None if default_page else settings.CACHE_PARAM_KEYS_PER_FAMILY,
+        store_if=_has_rows if filtered else None,
     )
 
 
@@ -104,11 +126,12 @@ def comment_page(*, post_id: int, accepted_comment_id: int | None, page_size: in
     return get_or_compute(
         f"community:comments:{post_id}:{accepted_comment_id or ''}:{page_size}",
         compute,
-        tags=[cache_tags.post_comments(post_id)],
+        tags=[cache_tags.post_comments(post_id), cache_tags.AUTHORS],
         ttl=settings.COMMUNITY_LIST_CACHE_TTL,
         family="community_comments",
         local=False,
         stale_if_error=True,
+        distinct_keys=settings.CACHE_PARAM_KEYS_PER_FAMILY,
     )
 
 

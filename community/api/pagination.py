@@ -8,9 +8,8 @@ Pages are plain data (`KeysetPage`) with opaque cursor tokens, so a first page c
 and the links rebuilt for each request.
 """
 
-from base64 import b64decode, b64encode
+from base64 import b64encode
 from dataclasses import dataclass
-from datetime import datetime
 from urllib import parse
 
 from django.db import connections
@@ -18,7 +17,14 @@ from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 from rest_framework.utils.urls import replace_query_param
 
-from wemaster.core.pagination import CursorPagination, InvalidCursor
+from wemaster.core.pagination import (
+    CursorPagination,
+    InvalidCursor,
+    cursor_datetime,
+    cursor_float,
+    cursor_int,
+    cursor_tokens,
+)
 
 
 @dataclass
@@ -35,7 +41,8 @@ class KeysetPagination(CursorPagination):
 
     @staticmethod
     def parse_key(raw: str):
-        return int(raw)
+        """The ordering key of a cursor position; raises InvalidCursor. Counters are never negative."""
+        return cursor_int(raw)
 
     @staticmethod
     def format_key(value) -> str:
@@ -55,13 +62,12 @@ class KeysetPagination(CursorPagination):
         return f"{self.format_key(getattr(row, self._key))}|{row.id}"
 
     def _parse_position(self, position: str):
-        try:
-            if self._key is None:
-                return None, int(position)
-            key, _, row_id = position.rpartition("|")
-            return self.parse_key(key), int(row_id)
-        except (TypeError, ValueError) as exc:
-            raise InvalidCursor() from exc
+        if self._key is None:
+            return None, cursor_int(position, low=1)
+        key, separator, row_id = position.rpartition("|")
+        if not separator:
+            raise InvalidCursor()
+        return self.parse_key(key), cursor_int(row_id, low=1)
 
     @staticmethod
     def encode_token(*, reverse: bool, position: str) -> str:
@@ -69,13 +75,11 @@ class KeysetPagination(CursorPagination):
         return b64encode(parse.urlencode(tokens).encode()).decode("ascii")
 
     def decode_token(self, token: str):
-        try:
-            tokens = parse.parse_qs(b64decode(token.encode("ascii"), validate=True).decode("ascii"))
-            reverse = tokens.get("r", ["0"])[0] == "1"
-            position = tokens["p"][0]
-        except (ValueError, KeyError, UnicodeError) as exc:
-            raise InvalidCursor() from exc
-        return reverse, self._parse_position(position)
+        """(reverse, (key, id)) of a token; raises InvalidCursor for anything `encode_token` cannot make."""
+        tokens = cursor_tokens(token, allowed=frozenset({"p", "r"}))
+        if "p" not in tokens or tokens.get("r", "1") != "1":
+            raise InvalidCursor()
+        return "r" in tokens, self._parse_position(tokens["p"])
 
     def _beyond(self, queryset: QuerySet, key, row_id, *, forward: bool) -> QuerySet:
         op = "lt" if self._descending == forward else "gt"
@@ -130,10 +134,7 @@ class PostNewPagination(KeysetPagination):
 
     @staticmethod
     def parse_key(raw: str):
-        value = datetime.fromisoformat(raw)
-        if value.tzinfo is None:
-            raise ValueError("cursor time without a zone")
-        return value
+        return cursor_datetime(raw)
 
     @staticmethod
     def format_key(value) -> str:
@@ -149,7 +150,7 @@ class PostTrendingPagination(KeysetPagination):
 
     @staticmethod
     def parse_key(raw: str):
-        return float(raw)
+        return cursor_float(raw)
 
     @staticmethod
     def format_key(value) -> str:

@@ -6,6 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 
 from community.models import TAG_MAX_LENGTH, Comment, Post, PostKind, ReactionKind, Report, Tag
 from wemaster.core import serializers
+from wemaster.core.cache.keys import printable
+from wemaster.core.pagination import BIGINT_MAX
 
 
 class AuthorSerializer(serializers.Serializer):
@@ -81,10 +83,13 @@ class PostInputSerializer(serializers.Serializer):
 
 
 class PostListQuerySerializer(serializers.Serializer):
-    tag = serializers.CharField(required=False, max_length=TAG_MAX_LENGTH)
-    author = serializers.IntegerField(required=False, min_value=1)
+    """Filters are checked (length, printable characters, id range) before they reach a cache key
+    or a query (wemaster.core.cache.keys)."""
+
+    tag = serializers.CharField(required=False, max_length=TAG_MAX_LENGTH, validators=[printable])
+    author = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
     kind = serializers.ChoiceField(choices=PostKind.choices, required=False)
-    q = serializers.CharField(required=False, max_length=200)
+    q = serializers.CharField(required=False, max_length=200, validators=[printable])
     ordering = serializers.ChoiceField(choices=["new", "top", "trending"], default="new")
 
 

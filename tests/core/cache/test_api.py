@@ -93,10 +93,13 @@ def test_a_tag_invalidates_only_the_entries_carrying_it():
 
 
 def test_memory_level_is_bounded_lru(settings):
-    settings.CACHE_MEMORY_MAX_ENTRIES = 3
+    get_or_compute("k:lru:probe", lambda: 0, local=True)
+    one_entry = memory.size_bytes  # the keys below are as long as this one, the values as large
+    memory.clear()
+    settings.CACHE_MEMORY_MAX_BYTES = 3 * one_entry
     for index in range(5):
         get_or_compute(f"k:lru:{index}", lambda index=index: index, local=True)
-    assert len(memory) == 3
+    assert len(memory) == 3 and memory.size_bytes <= settings.CACHE_MEMORY_MAX_BYTES
     assert memory.get("k:lru:0") is None and memory.get("k:lru:1") is None
     assert memory.get("k:lru:4") is not None
 

@@ -14,7 +14,9 @@ Levels: per-process memory (`local=True`, `memory.py`) -> Redis through a circui
 breaker (`redis_client.py`, `breaker.py`) -> the database via `compute`. Tags are
 versioned keys plus a global epoch (`tags.py`); TTLs adapt per family (`ttl.py`);
 `stale_if_error=True` serves a last good copy when the database is down, marked by
-`Cache-Status: stale-if-error` (`stale.py`). Apps may ship a `warmers.py` module with
+`Cache-Status: stale-if-error` (`stale.py`), without the content removed since
+(`removals.py`). Keys built from request input are checked, hashed and capped per family
+(`keys.py`); the memory level and tag memo are bounded in bytes. Apps may ship a `warmers.py` module with
 `WARMERS = {"family": callable}`; `manage.py warm_cache` and the beat task run them
 (`warming.py`).
 

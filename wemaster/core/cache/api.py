@@ -7,21 +7,27 @@ stays in Redis a grace period past freshness so that, while one caller recompute
 under a short lock, the others serve the old value instead of stampeding the database
 (and so the adaptive TTL can see it survived). With `stale_if_error=True` the grace is
 `CACHE_STALE_IF_ERROR_MAX_AGE`, and that last good copy (tags ignored) is served when
-`compute()` cannot reach the database.
+`compute()` cannot reach the database, if it was computed in the current epoch (no
+invalidation can have been lost since) and after `on_stale` removed what was taken down
+since it was cached (`removals.py`).
+
+Keys built from request input are hashed and capped per family (`keys.py`, `distinct_keys`).
 """
 
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import msgpack
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 
-from wemaster.core.cache import metrics
+from wemaster.core.cache import keys, metrics
 from wemaster.core.cache import tags as tag_versions
 from wemaster.core.cache.memory import memory
+from wemaster.core.cache.removals import RemovalsUnknown
 from wemaster.core.cache.stale import mark_stale_served
 from wemaster.core.cache.tags import EPOCH
 from wemaster.core.cache.ttl import adaptive_ttl
@@ -47,6 +53,17 @@ def _unpack(raw: bytes) -> dict | None:
     return entry if isinstance(entry, dict) and {"v", "t", "f"} <= entry.keys() else None
 
 
+@dataclass(frozen=True)
+class _Policy:
+    family: str
+    requested_ttl: float
+    local: bool
+    stale_if_error: bool
+    on_stale: Callable | None
+    distinct_keys: int | None
+    store_if: Callable | None
+
+
 def get_or_compute(
     key: str,
     compute: Callable[[], T],
@@ -56,6 +73,9 @@ def get_or_compute(
     family: str | None = None,
     local: bool = False,
     stale_if_error: bool = False,
+    on_stale: Callable[[T], T] | None = None,
+    distinct_keys: int | None = None,
+    store_if: Callable[[T], bool] | None = None,
 ) -> T:
     """The cached value of `key`, or `compute()` stored under the current tag versions.
 
@@ -66,12 +86,25 @@ def get_or_compute(
     `stale_if_error=True` (public read-mostly families only, never private or money data)
     serves the last good value, marking the response `Cache-Status: stale-if-error`, when
     `compute()` raises a database OperationalError/InterfaceError; otherwise that error
-    propagates (the API answers 503).
+    propagates (the API answers 503). `on_stale(value)` returns that value without what was
+    removed since (`removals.removed_among`); when it raises RemovalsUnknown, or the copy predates
+    the current epoch, the database error propagates instead.
+    Keys built from request input: `key` from `keys.params_key`, `distinct_keys` caps how many
+    entries of the family live in Redis (`keys.admit`), and `store_if(value)` False leaves a value
+    unstored (e.g. the empty page of a filter value nothing matches).
     """
     if not settings.CACHES_ENABLED:
         return compute()
-    family = family or key.split(":", 1)[0]
-    requested_ttl = float(ttl or DEFAULT_TTL)
+    policy = _Policy(
+        family=family or key.split(":", 1)[0],
+        requested_ttl=float(ttl or DEFAULT_TTL),
+        local=local,
+        stale_if_error=stale_if_error,
+        on_stale=on_stale,
+        distinct_keys=distinct_keys,
+        store_if=store_if,
+    )
+    family, requested_ttl = policy.family, policy.requested_ttl
     tag_list = sorted(set(tags))
 
     if local:
@@ -98,16 +131,7 @@ def get_or_compute(
         fresh_enough_to_share = None
     metrics.requests.labels("redis", family, "miss").inc()
     return _recompute(
-        key,
-        compute,
-        tag_list=tag_list,
-        versions=versions,
-        family=family,
-        requested_ttl=requested_ttl,
-        local=local,
-        stale_if_error=stale_if_error,
-        previous=entry,
-        shareable=fresh_enough_to_share,
+        key, compute, policy, tag_list=tag_list, versions=versions, previous=entry, shareable=fresh_enough_to_share
     )
 
 
@@ -122,7 +146,8 @@ def _memory_lookup(key: str, tag_list: list[str]) -> tuple[object, bool]:
     return None, False
 
 
-def _recompute(key, compute, *, tag_list, versions, family, requested_ttl, local, stale_if_error, previous, shareable):
+def _recompute(key, compute, policy: _Policy, *, tag_list, versions, previous, shareable):
+    family = policy.family
     cache = tag_versions.cache()
     lock_key = LOCK_PREFIX + key
     if versions is not None and not cache.add(lock_key, 1, timeout=settings.CACHE_LOCK_TIMEOUT_SECONDS):
@@ -145,9 +170,7 @@ def _recompute(key, compute, *, tag_list, versions, family, requested_ttl, local
             if holder_done or time.monotonic() >= deadline:
                 break
             time.sleep(settings.CACHE_LOCK_POLL_SECONDS)
-        return _compute_and_store(
-            key, compute, versions, family, requested_ttl, local=local, stale_if_error=stale_if_error, previous=entry
-        )
+        return _compute_and_store(key, compute, policy, versions, previous=entry)
     try:
         if versions is not None:
             # The previous holder may have stored the value between our read and our lock.
@@ -155,37 +178,61 @@ def _recompute(key, compute, *, tag_list, versions, family, requested_ttl, local
             entry = _unpack(raw) if raw is not None else None
             if entry is not None and versions is not None and entry["t"] == versions and entry["f"] > time.time():
                 return entry["v"]
-        return _compute_and_store(
-            key, compute, versions, family, requested_ttl, local=local, stale_if_error=stale_if_error, previous=previous
-        )
+        return _compute_and_store(key, compute, policy, versions, previous=previous)
     finally:
         if versions is not None:
             cache.delete(lock_key)
 
 
-def _compute_and_store(key, compute, versions, family, requested_ttl, *, local, stale_if_error, previous):
+def _compute_and_store(key, compute, policy: _Policy, versions, *, previous):
+    family = policy.family
     try:
         # A replica may not have replayed the write that bumped these tags: what it returns
         # would be stored under the new versions and outlive the invalidation.
         with reading_primary():
             value = compute()
     except (OperationalError, InterfaceError):
-        if stale_if_error and previous is not None:
-            logger.warning("database unreachable; serving last good value", extra={"key": key, "family": family})
-            metrics.stale_served.labels(family, "error").inc()
-            mark_stale_served(family)
-            return previous["v"]
-        raise
+        stale = _stale_copy(policy, previous, versions) if policy.stale_if_error else None
+        if stale is None:
+            raise
+        logger.warning("database unreachable; serving last good value", extra={"key": key, "family": family})
+        metrics.stale_served.labels(family, "error").inc()
+        mark_stale_served(family)
+        return stale[0]
     metrics.computes.labels(family).inc()
     if versions is None:  # Redis did not answer: nothing can be stored safely
         return value
-    ttl = adaptive_ttl.current(family, requested_ttl)
-    grace = settings.CACHE_STALE_IF_ERROR_MAX_AGE if stale_if_error else settings.CACHE_STALE_GRACE_SECONDS
+    if policy.store_if is not None and not policy.store_if(value):
+        return value
+    ttl = adaptive_ttl.current(family, policy.requested_ttl)
+    grace = settings.CACHE_STALE_IF_ERROR_MAX_AGE if policy.stale_if_error else settings.CACHE_STALE_GRACE_SECONDS
+    cache = tag_versions.cache()
+    if policy.distinct_keys is not None and not keys.admit(
+        cache, family=family, entry_key=ENTRY_PREFIX + key, lifetime=ttl + grace, distinct_keys=policy.distinct_keys
+    ):
+        return value
     packed = _pack({"v": value, "t": versions, "f": time.time() + ttl})
-    tag_versions.cache().set(ENTRY_PREFIX + key, packed, timeout=ttl + grace)
-    if local:
+    cache.set(ENTRY_PREFIX + key, packed, timeout=ttl + grace)
+    if policy.local:
         memory.set(key, packed, ttl)
     return value
+
+
+def _stale_copy(policy: _Policy, previous: dict | None, versions: dict | None) -> tuple[object] | None:
+    """`(value,)` of the last good copy fit to serve while the database is down, else None.
+
+    A copy from an earlier epoch may predate invalidations and removal marks lost with Redis
+    (the epoch is bumped when Redis comes back from such an outage): it is not served. A copy
+    whose removals cannot be checked (`on_stale` raises RemovalsUnknown) is not served either."""
+    if previous is None or versions is None or previous["t"].get(EPOCH) != versions[EPOCH]:
+        return None
+    if policy.on_stale is None:
+        return (previous["v"],)
+    try:
+        return (policy.on_stale(previous["v"]),)
+    except RemovalsUnknown:
+        logger.warning("removals unknown; not serving a stale copy", extra={"family": policy.family})
+        return None
 
 
 def invalidate_tags(*tags: str) -> None:

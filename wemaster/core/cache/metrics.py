@@ -26,6 +26,17 @@ family_ttl = Gauge(
 memory_entries = Gauge(
     "wemaster_cache_memory_entries", "Entries held in the processes' memory levels", multiprocess_mode="livesum"
 )
+memory_bytes = Gauge(
+    "wemaster_cache_memory_bytes", "Estimated bytes held in the processes' memory levels", multiprocess_mode="livesum"
+)
+memory_skipped = Counter(
+    "wemaster_cache_memory_skipped_total", "Values too large for the memory level (served from Redis only)"
+)
+tag_memo_bytes = Gauge(
+    "wemaster_cache_tag_memo_bytes",
+    "Estimated bytes held in the processes' tag-version memos",
+    multiprocess_mode="livesum",
+)
 breaker_state = Gauge(
     "wemaster_cache_breaker_state",
     "Circuit breaker state: 0 closed, 1 half-open, 2 open (the worst over the live processes)",

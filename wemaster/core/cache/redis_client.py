@@ -69,11 +69,12 @@ _FALLBACKS = {
     "expire_at": lambda *a, **k: False,
     "pexpire_at": lambda *a, **k: False,
     "persist": lambda *a, **k: False,
+    "eval_script": lambda *a, **k: None,
 }
 _WRITES = frozenset(
     {"set", "add", "set_many", "touch", "delete", "delete_many", "delete_pattern", "clear", "incr", "decr"}
     | {"incr_version", "expire", "pexpire", "expire_at", "pexpire_at", "persist", "hset", "hdel", "sadd", "srem"}
-    | {"spop", "smove", "sdiffstore", "sinterstore", "sunionstore"}
+    | {"spop", "smove", "sdiffstore", "sinterstore", "sunionstore", "eval_script"}
 )
 # Plumbing that performs no Redis command of its own (or hands out raw connections).
 _UNGUARDED = frozenset(
@@ -143,6 +144,15 @@ class BreakerClient(DefaultClient):
     def __init__(self, server, params, backend):
         super().__init__(server, params, backend)
         self.breaker = breakers.breaker_for(_breaker_name(server, params.get("OPTIONS", {})))
+        self._scripts = {}
+
+    def eval_script(self, source: str, keys: list[str], args: list) -> object:
+        """Run a Lua script on the master (EVALSHA, loaded on first use); `keys` already made
+        with `make_key`. Counted as a write; None when Redis cannot answer."""
+        script = self._scripts.get(source)
+        if script is None:
+            script = self._scripts[source] = self.get_client(write=True).register_script(source)
+        return script(keys=keys, args=args, client=self.get_client(write=True))
 
 
 def _address(address: tuple[str, int]) -> str:
@@ -197,3 +207,4 @@ for _name in dir(DefaultClient):
     _method = getattr(DefaultClient, _name)
     if callable(_method):
         setattr(BreakerClient, _name, _guard(_name, _method))
+BreakerClient.eval_script = _guard("eval_script", BreakerClient.eval_script)
