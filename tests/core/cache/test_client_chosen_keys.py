@@ -10,6 +10,7 @@ from django.core.cache import caches
 
 from tests.accounts.factories import StudentFactory, TutorFactory
 from tests.community.factories import PostFactory
+from wemaster.accounts.services import subjects_resolve
 from wemaster.core.cache.keys import INDEX_PREFIX, params_key
 
 POSTS = "/api/v1/community/posts"
@@ -96,7 +97,9 @@ def test_a_thousand_unknown_filter_values_add_no_entry(api_client):
     for index in range(500):
         tag = random_text(40)
         assert api_client.get(POSTS, {"tag": tag}).json()["results"] == []
-        assert api_client.get(TUTORS, {"subject": f"{random_text(50)}{index}"}).json()["results"] == []
+        # the directory takes catalog subjects only: an unknown one is a 400, never a key
+        unknown = api_client.get(TUTORS, {"subject": f"{random_text(50)}{index}"})
+        assert unknown.status_code == 400 and unknown.json()["fields"].keys() == {"subject"}
     after = {**entries("community:posts"), **entries("tutor_directory")}
     assert after.keys() == before.keys()
     assert sum(after.values()) == sum(before.values())
@@ -138,12 +141,18 @@ def test_distinct_matching_filters_are_capped_per_family_and_evicted_oldest_firs
 
 @pytest.mark.redis
 @pytest.mark.django_db
-def test_tutor_directory_subjects_are_capped_too(api_client, settings, client_for):
-    settings.CACHE_PARAM_KEYS_PER_FAMILY = 5
+def test_tutor_directory_keys_come_from_the_catalog_only(api_client, client_for):
+    """The directory's cached first pages are keyed by catalog subject ids (a closed set staff
+    keep): as many entries as subjects asked for, and subjects outside the catalog add none."""
+    subjects_resolve([f"subject {index}" for index in range(8)])
     for index in range(8):
         tutor = TutorFactory()
-        client_for(tutor).patch("/api/v1/me", {"subjects": [f"subject {index}"]}, format="json")
+        profile = {"hourly_rate": "30.00", "subjects": [f"subject {index}"]}
+        assert client_for(tutor).patch("/api/v1/me", {"tutor_profile": profile}, format="json").status_code == 200
     for index in range(8):
         response = api_client.get(TUTORS, {"subject": f"Subject {index}"})
         assert len(response.json()["results"]) == 1
-    assert len(entries("tutor_directory")) == 5
+    assert len(entries("tutor_directory")) == 8
+    for index in range(50):
+        assert api_client.get(TUTORS, {"subject": f"subject x{index}"}).status_code == 400
+    assert len(entries("tutor_directory")) == 8

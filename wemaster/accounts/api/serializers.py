@@ -6,6 +6,7 @@ from wemaster.accounts.models import User
 from wemaster.accounts.services import TutorProfileChanges
 from wemaster.accounts.validators import normalize_language_code, normalize_subject_name, validate_time_zone
 from wemaster.core import serializers
+from wemaster.core.cache.keys import printable
 from wemaster.core.money import MoneyField
 
 
@@ -175,7 +176,9 @@ class DirectoryQuerySerializer(serializers.Serializer):
 
     ORDERINGS = ("newest", "price", "-price", "rating")
 
-    subject = serializers.CharField(max_length=60, required=False, help_text="A subject name from /subjects.")
+    subject = serializers.CharField(
+        max_length=60, required=False, validators=[printable], help_text="A subject name from /subjects."
+    )
     language = serializers.CharField(max_length=8, required=False, help_text="ISO 639-1 code, e.g. de.")
     min_rate = MoneyField(required=False, max_minor=settings.MAX_HOURLY_RATE_MINOR, help_text="Inclusive, e.g. 20.00.")
     max_rate = MoneyField(required=False, max_minor=settings.MAX_HOURLY_RATE_MINOR, help_text="Inclusive, e.g. 60.00.")
