@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP to Django; websockets through send back-pressure (`ws_flow`) and the
 handshake checks (`channels_auth`: Origin, token, bounded inputs) to the chat consumer."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -20,3 +21,9 @@ application = ProtocolTypeRouter(
         "websocket": SendFlowControl(TokenAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# What start-up built (modules, settings, URL patterns) lives as long as the process: moved out of
+# the collector's generations, it no longer counts toward the threshold of a full collection, so
+# the cyclic garbage each closed connection leaves (scope, consumer, transport) is collected after
+# thousands of connections instead of after hundreds of megabytes.
+gc.freeze()

@@ -93,7 +93,9 @@ def test_open_websockets_are_counted_once_each(settings):
         refused = WebsocketCommunicator(
             application, "/ws/chat/?token=wrong", headers=[(b"origin", b"http://localhost")]
         )
-        assert not (await refused.connect(timeout=3))[0]
+        # A refused handshake is accepted and closed with 4401 (readable by every client), uncounted.
+        assert (await refused.connect(timeout=3))[0]
+        assert await refused.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
         during = REGISTRY.get_sample_value("wemaster_websocket_connections")
         for communicator in opened:
             await communicator.disconnect()

@@ -9,7 +9,8 @@
   docstrings are notes for maintainers and stay out of it.
 - Errors: every operation documents the error envelope for the statuses the API can answer
   anywhere (docs/API.md, Errors), unless the view declared them: 400 bad input, 401 no or bad
-  token, 403 role, 404 someone else's or no object, 429 throttled, 503 a backing service down;
+  token, 403 role, 404 someone else's or no object, 414/431 a query string or headers too large,
+  429 throttled, 503 a backing service down;
   writes add 409 (conflicts, Idempotency-Key in use) and 422 (Idempotency-Key reused); requests
   with a body add 413 (too large) and 415 (not JSON).
 - Authentication: the token is the only scheme documented (SPECTACULAR_SETTINGS
@@ -48,7 +49,8 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-COMMON = ("400", "401", "403", "404", "429", "503")
+# 414 and 431: a query string or headers over the request limits (wemaster.core.request_limits).
+COMMON = ("400", "401", "403", "404", "414", "429", "431", "503")
 WRITES = ("409", "422")
 WITH_BODY = ("413", "415")
 
