@@ -21,10 +21,6 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection
-from knox.crypto import create_token_string, hash_token
-from knox.settings import knox_settings
-
-from wemaster.core.revocation import token_key_of
 
 PASSWORD = "bench-password-2026"
 DOMAIN = "bench.wemaster.test"
@@ -95,6 +91,13 @@ def copy_rows(table: str, columns: list[str], rows, progress=None, total=None, d
 
 
 def seed(*, scale: str, out: Path, progress, seed_value: int = 2026) -> dict:
+    # Token helpers need configured settings (knox reads DRF's at import): imported here, so the
+    # benchmark's runner can import this module (depth_points) before it sets Django up.
+    from knox.crypto import create_token_string, hash_token
+    from knox.settings import knox_settings
+
+    from wemaster.core.revocation import token_key_of
+
     size = SCALES[scale]
     rng = random.Random(seed_value)
     ids = Ids()
