@@ -238,7 +238,9 @@ class KeysetPagination(CursorPagination):
         try:
             if self._key is None:
                 return None, cursor_int(position, low=1)
-            key, _, row_id = position.rpartition("|")
+            key, separator, row_id = position.rpartition("|")
+            if not separator:
+                raise InvalidCursor()
             return self.parse_key(key), cursor_int(row_id, low=1)
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise InvalidCursor() from exc
@@ -270,8 +272,10 @@ class KeysetPagination(CursorPagination):
         sql = f"({table}.{column}, {table}.{pk}) {'<' if op == 'lt' else '>'} (%s, %s)"
         return queryset.filter(RawSQL(sql, [value, row_id], output_field=BooleanField()))
 
-    def page(self, queryset: QuerySet, *, cursor: str | None, page_size: int) -> KeysetPage:
-        """One page of `queryset` after (or, for a reverse token, before) the cursor.
+    def page(self, queryset: QuerySet, *, cursor: str | None, page_size: int, fetch=None) -> KeysetPage:
+        """One page of `queryset` after (or, for a reverse token, before) the cursor. `fetch`,
+        if given, reads the rows instead of a plain ORDER BY ... LIMIT:
+        `fetch(queryset, ordering=..., limit=...) -> list` (the community's full-text search does).
         Raises InvalidCursor."""
         reverse, position = self.decode_token(cursor) if cursor else (False, None)
         if position is not None:
@@ -280,7 +284,10 @@ class KeysetPagination(CursorPagination):
         if reverse:
             ordering = tuple(field[1:] if field.startswith("-") else f"-{field}" for field in ordering)
         try:
-            rows = list(queryset.order_by(*ordering)[: page_size + 1])
+            if fetch is None:
+                rows = list(queryset.order_by(*ordering)[: page_size + 1])
+            else:
+                rows = fetch(queryset, ordering=ordering, limit=page_size + 1)
         except (DjangoValidationError, ValueError, TypeError, OverflowError) as exc:
             raise InvalidCursor() from exc  # a forged position the key column cannot take
         has_more = len(rows) > page_size
