@@ -70,7 +70,7 @@ class Limits:
     redis_growth_mib: float = 64.0
     process_growth_mib: float = 150.0
     max_sockets_per_user: int = 10
-    login_attempts_per_minute: int = 30  # RATE_LOGIN's default
+    login_attempts_per_minute: int = 10  # RATE_LOGIN_ACCOUNT's default: the forged addresses share one account
 
 
 @dataclass
@@ -83,6 +83,7 @@ class HostileConfig:
     slow_readers: int = 80
     flood_sockets: int = 300
     search_threads: int = 3
+    login_threads: int = 1  # each wrong password is a full hash: more senders reach the limit sooner
     # Requests per second of each attack (per thread): the findings' rates, not a volume flood,
     # which is the network edge's to absorb. Each is well above what a person would send.
     attack_rates: dict = field(
@@ -321,7 +322,10 @@ class HostileRun:
         search_address = self.next_address()  # one client searching from several connections
         attackers = [
             threading.Thread(target=self._loop, args=("huge_tokens", self.huge_tokens)),
-            threading.Thread(target=self._loop, args=("forged_logins", self.forged_logins)),
+            *(
+                threading.Thread(target=self._loop, args=("forged_logins", self.forged_logins))
+                for _ in range(self.config.login_threads)
+            ),
             threading.Thread(target=self._loop, args=("cache_keys", self.cache_keys)),
             *(
                 threading.Thread(target=self._loop, args=("search_flood", self.search_flood, search_address))
