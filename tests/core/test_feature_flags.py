@@ -181,3 +181,19 @@ def test_a_request_counts_each_flag_once_however_often_it_checks_it(student, rf)
 
     FlagRequestMiddleware(view)(rf.get("/"))
     assert flag_count("on") - before == 1
+
+
+def test_declaring_the_flags_creates_the_missing_ones_as_their_defaults_and_keeps_the_rest(
+    student, django_capture_on_commit_callbacks
+):
+    from wemaster.flags.registry import FLAGS
+    from wemaster.flags.services import flags_declare
+
+    Flag.objects.create(name=ROLLED_OUT, percent=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = flags_declare()
+    assert set(created) == set(FLAGS) - {ROLLED_OUT}
+    assert Flag.objects.get(name=ROLLED_OUT).percent == 0
+    assert not flag_is_active(ROLLED_OUT, student)
+    assert flag_is_active("cache.tutor_directory", student) and flag_is_active("cache.tutor_directory", None)
+    assert flags_declare() == []
