@@ -13,8 +13,8 @@ from prometheus_client import REGISTRY
 
 from tests.accounts.factories import StaffFactory, StudentFactory
 from wemaster.accounts.models import Role, User
-from wemaster.core.cache import tags as tag_versions
 from wemaster.core.cache import reset_process_state
+from wemaster.core.cache import tags as tag_versions
 from wemaster.flags import flag_is_active
 from wemaster.flags.buckets import user_bucket
 from wemaster.flags.models import Flag

@@ -45,7 +45,9 @@ def _load_table() -> dict:
     return {
         "flags": flags,
         "switches": dict(get_waffle_switch_model().objects.values_list("name", "active")),
-        "samples": {name: float(percent) for name, percent in get_waffle_sample_model().objects.values_list("name", "percent")},
+        "samples": {
+            name: float(percent) for name, percent in get_waffle_sample_model().objects.values_list("name", "percent")
+        },
     }
 
 
@@ -53,7 +55,9 @@ def flag_table() -> dict:
     """`{"flags": {name: {...}}, "switches": {name: bool}, "samples": {name: percent}}`."""
     from wemaster.core.cache import get_or_compute
 
-    return get_or_compute("feature_flags:table", _load_table, tags=[FLAGS_TAG], ttl=TABLE_TTL, family=TABLE_FAMILY, local=True)
+    return get_or_compute(
+        "feature_flags:table", _load_table, tags=[FLAGS_TAG], ttl=TABLE_TTL, family=TABLE_FAMILY, local=True
+    )
 
 
 def user_group_ids(user_id: int) -> list[int]:
@@ -64,7 +68,9 @@ def user_group_ids(user_id: int) -> list[int]:
 
     return get_or_compute(
         f"feature_flags:groups:{user_id}",
-        lambda: list(get_user_model().groups.through.objects.filter(user_id=user_id).values_list("group_id", flat=True)),
+        lambda: list(
+            get_user_model().groups.through.objects.filter(user_id=user_id).values_list("group_id", flat=True)
+        ),
         tags=[user_groups_tag(user_id)],
         ttl=TABLE_TTL,
         family=GROUPS_FAMILY,
