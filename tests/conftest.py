@@ -48,6 +48,27 @@ def _clean_cache():
 
 
 @pytest.fixture(autouse=True)
+def _warm_feature_flags(request, _clean_cache, django_db_blocker):
+    """Production decides flags from a warm table (loaded once per change, wemaster/flags), so the
+    query counts of tests that use the database are measured with it warm again after
+    `_clean_cache`; tests/core/test_feature_flags.py measures the cold load itself."""
+    if not _uses_database(request):
+        return
+    from wemaster.flags.selectors import flag_table
+
+    request.getfixturevalue("django_db_setup")
+    with django_db_blocker.unblock():
+        flag_table()
+
+
+def _uses_database(request) -> bool:
+    names = set(request.fixturenames)
+    return request.node.get_closest_marker("django_db") is not None or bool(
+        names & {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+    )
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager():
     """Tasks run inline unless a test starts a real worker (see tests that use `celery_worker`)."""
     previous = celery_app.conf.task_always_eager

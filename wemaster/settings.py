@@ -830,3 +830,12 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["TopUpStatusEnum"] = "wallet.models.TopUpStatus"
+
+# --- feature flags (django-waffle, wemaster/flags; docs/OPERATIONS.md, Feature flags) ---
+# Decisions use stable per-user buckets, never waffle's cookie: its middleware is not installed.
+INSTALLED_APPS += ["waffle", "wemaster.flags"]
+WAFFLE_FLAG_MODEL = "flags.Flag"
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("wemaster.core.cache.stale.CacheStatusMiddleware") + 1,
+    "wemaster.flags.checks.FlagRequestMiddleware",
+)

@@ -23,7 +23,8 @@ versioned keys plus a global epoch (`tags.py`); TTLs adapt per family (`ttl.py`)
 Values must be plain data (dict, list, str, int, float, bool, None): they are
 serialized with msgpack, never pickled. Invalidation is registered with
 `transaction.on_commit`: a rolled-back write invalidates nothing.
-`CACHES_ENABLED=off` turns every call into a plain `compute()`.
+`CACHES_ENABLED=off` turns every call into a plain `compute()`; so does the feature flag
+`cache.<family>` for the users it is off for (wemaster/flags: per-family gradual rollout).
 """
 
 from wemaster.core.cache.api import get_or_compute, invalidate_tags

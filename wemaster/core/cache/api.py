@@ -32,6 +32,7 @@ from wemaster.core.cache.stale import mark_stale_served
 from wemaster.core.cache.tags import EPOCH
 from wemaster.core.cache.ttl import adaptive_ttl
 from wemaster.core.db_router import reading_primary
+from wemaster.flags.checks import cache_family_enabled
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -92,11 +93,14 @@ def get_or_compute(
     Keys built from request input: `key` from `keys.params_key`, `distinct_keys` caps how many
     entries of the family live in Redis (`keys.admit`), and `store_if(value)` False leaves a value
     unstored (e.g. the empty page of a filter value nothing matches).
+    `CACHES_ENABLED=off`, or the flag `cache.<family>` off for the request's user
+    (wemaster/flags), makes the call a plain `compute()`.
     """
-    if not settings.CACHES_ENABLED:
+    family = family or key.split(":", 1)[0]
+    if not settings.CACHES_ENABLED or not cache_family_enabled(family):
         return compute()
     policy = _Policy(
-        family=family or key.split(":", 1)[0],
+        family=family,
         requested_ttl=float(ttl or DEFAULT_TTL),
         local=local,
         stale_if_error=stale_if_error,
