@@ -18,7 +18,9 @@ def reviews_of(tutor, count: int, *, first_rating: int = 1) -> list:
     for index in range(count):
         lesson = reviewable_lesson(tutor=tutor)
         rating = (first_rating + index - 1) % 5 + 1
-        made.append(services.review_create(student=lesson.student, lesson_id=lesson.pk, rating=rating, text=f"#{index}"))
+        made.append(
+            services.review_create(student=lesson.student, lesson_id=lesson.pk, rating=rating, text=f"#{index}")
+        )
     return made
 
 

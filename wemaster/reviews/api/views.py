@@ -139,7 +139,9 @@ class TutorReviewListView(PublicReadDeadlineMixin, generics.ListAPIView):
     def get_queryset(self):
         return selectors.tutor_reviews(tutor_id=self.kwargs["pk"])
 
-    @extend_schema(tags=REVIEWS, responses={200: PublicReviewSerializer(many=True), 404: _errors("`not_found`: not a tutor")})
+    @extend_schema(
+        tags=REVIEWS, responses={200: PublicReviewSerializer(many=True), 404: _errors("`not_found`: not a tutor")}
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
