@@ -3,7 +3,6 @@
 from django.db.models import QuerySet
 
 from wemaster.accounts.models import Role, TutorProfile
-from wemaster.core.errors import NotFound
 from wemaster.reviews.models import Review
 
 
@@ -34,11 +33,3 @@ def tutor_reviews(*, tutor_id: int) -> QuerySet[Review]:
 def tutor_exists(*, tutor_id: int) -> bool:
     """Whether `tutor_id` is an active tutor's (whose reviews may be listed)."""
     return TutorProfile.objects.filter(pk=tutor_id, user__role=Role.TUTOR, user__is_active=True).exists()
-
-
-def review_get(*, user, review_id: int) -> Review:
-    """A review the user wrote or received. Raises NotFound for anyone else's."""
-    review = Review.objects.filter(pk=review_id).first()
-    if review is None or user.id not in (review.student_id, review.tutor_id):
-        raise NotFound("Review not found.")
-    return review

@@ -104,8 +104,8 @@ class ReviewDetailView(APIView):
     def patch(self, request, pk: int):
         data = ReviewEditSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.review_edit(student=request.user, review_id=pk, **data.validated_data)
-        return Response(ReviewSerializer(selectors.review_get(user=request.user, review_id=pk)).data)
+        review = services.review_edit(student=request.user, review_id=pk, **data.validated_data)
+        return Response(ReviewSerializer(review).data)
 
 
 class ReviewReplyView(APIView):
@@ -125,8 +125,8 @@ class ReviewReplyView(APIView):
     def post(self, request, pk: int):
         data = ReviewReplySerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.review_reply(tutor=request.user, review_id=pk, text=data.validated_data["text"])
-        return Response(ReviewSerializer(selectors.review_get(user=request.user, review_id=pk)).data)
+        review = services.review_reply(tutor=request.user, review_id=pk, text=data.validated_data["text"])
+        return Response(ReviewSerializer(review).data)
 
 
 class TutorReviewListView(PublicReadDeadlineMixin, generics.ListAPIView):
