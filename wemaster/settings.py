@@ -495,8 +495,7 @@ SPECTACULAR_SETTINGS = {
     "TAGS": [
         {"name": "accounts", "description": "Registration, tokens, passwords, your profile, the tutor directory."},
         {"name": "wallet", "description": "Students' prepaid wallet: cards, top-ups, history, auto-reload, refunds."},
-        {"name": "lessons", "description": "Booking, cancelling, completing and disputing lessons."},
-        {"name": "reviews", "description": "Students' reviews of completed lessons, tutors' replies, ratings."},
+        {"name": "lessons", "description": "Booking, cancelling, completing, disputing and reviewing lessons."},
         {"name": "earnings", "description": "Tutors' earnings, analytics, payout methods and withdrawals."},
         {"name": "messaging", "description": "Conversations, messages, read pointers and unread counts."},
         {"name": "community", "description": "Posts, comments, reactions, follows, feeds and tags."},

@@ -1,3 +1,6 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
 from wemaster.core import serializers
 from wemaster.reviews.models import RATING_MAX, RATING_MIN, Review
 from wemaster.reviews.services import TEXT_MAX_LENGTH, edit_deadline
@@ -45,6 +48,7 @@ class ReviewSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(OpenApiTypes.DATETIME)
     def get_editable_until(self, review) -> str:
         return serializers.DateTimeField().to_representation(edit_deadline(review))
 

@@ -28,7 +28,6 @@ from wemaster.reviews.api.serializers import (
     ReviewSerializer,
 )
 
-REVIEWS = ["reviews"]
 FAMILY = "tutor_reviews"
 
 
@@ -71,7 +70,6 @@ class LessonReviewView(APIView):
     permission_classes = [IsAuthenticated, IsStudent]
 
     @extend_schema(
-        tags=REVIEWS,
         request=ReviewCreateSerializer,
         responses={
             201: ReviewSerializer,
@@ -93,7 +91,6 @@ class ReviewDetailView(APIView):
     permission_classes = [IsAuthenticated, IsStudent]
 
     @extend_schema(
-        tags=REVIEWS,
         request=ReviewEditSerializer,
         responses={
             200: ReviewSerializer,
@@ -114,7 +111,6 @@ class ReviewReplyView(APIView):
     permission_classes = [IsAuthenticated, IsTutor]
 
     @extend_schema(
-        tags=REVIEWS,
         request=ReviewReplySerializer,
         responses={
             200: ReviewSerializer,
@@ -139,9 +135,7 @@ class TutorReviewListView(PublicReadDeadlineMixin, generics.ListAPIView):
     def get_queryset(self):
         return selectors.tutor_reviews(tutor_id=self.kwargs["pk"])
 
-    @extend_schema(
-        tags=REVIEWS, responses={200: PublicReviewSerializer(many=True), 404: _errors("`not_found`: not a tutor")}
-    )
+    @extend_schema(responses={200: PublicReviewSerializer(many=True), 404: _errors("`not_found`: not a tutor")})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
