@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "wemaster.accounts",
     "wemaster.ledger",
     "wemaster.lessons",
+    "wemaster.reviews",
     "community",
     "messaging",
     "earnings",
@@ -494,7 +495,7 @@ SPECTACULAR_SETTINGS = {
     "TAGS": [
         {"name": "accounts", "description": "Registration, tokens, passwords, your profile, the tutor directory."},
         {"name": "wallet", "description": "Students' prepaid wallet: cards, top-ups, history, auto-reload, refunds."},
-        {"name": "lessons", "description": "Booking, cancelling, completing and disputing lessons."},
+        {"name": "lessons", "description": "Booking, cancelling, completing, disputing and reviewing lessons."},
         {"name": "earnings", "description": "Tutors' earnings, analytics, payout methods and withdrawals."},
         {"name": "messaging", "description": "Conversations, messages, read pointers and unread counts."},
         {"name": "community", "description": "Posts, comments, reactions, follows, feeds and tags."},
@@ -663,6 +664,11 @@ LESSONS_PROBLEM_REPORT_WINDOW_HOURS = env.int("LESSONS_PROBLEM_REPORT_WINDOW_HOU
 # problem-report window has closed: the delay is max(this, LESSONS_PROBLEM_REPORT_WINDOW_HOURS).
 LESSONS_AUTO_COMPLETE_AFTER_HOURS = env.int("LESSONS_AUTO_COMPLETE_AFTER_HOURS", default=24)
 LESSONS_AUTO_COMPLETE_BATCH_SIZE = env.int("LESSONS_AUTO_COMPLETE_BATCH_SIZE", default=200)
+
+# Reviews: the student may edit a review for this many days after writing it.
+REVIEWS_EDIT_WINDOW_DAYS = env.int("REVIEWS_EDIT_WINDOW_DAYS", default=7)
+# How long a tutor's first page of reviews is cached (each review change invalidates it on commit).
+REVIEWS_LIST_TTL = env.int("REVIEWS_LIST_TTL", default=300)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
         "DisputeOutcomeEnum": "wemaster.lessons.models.DisputeOutcome",

@@ -22,6 +22,7 @@ from wemaster.accounts.sessions import token_create
 from wemaster.ledger import services as ledger
 from wemaster.ledger.models import AccountKind, TransferKind
 from wemaster.lessons import services as lessons
+from wemaster.reviews import services as reviews
 
 ANYONE = frozenset({"student", "tutor", "staff"})
 TUTORS = frozenset({"tutor"})
@@ -113,6 +114,22 @@ def _refund(owner):
 
 def _refunds_of(owner):
     return {_refund(owner)["pk"]}
+
+
+def _completed(owner):
+    return {"pk": completed_lesson(student=_funded(owner), tutor=tutor_teaching()).pk}
+
+
+def _review(owner):
+    lesson = completed_lesson(student=_funded(owner), tutor=tutor_teaching())
+    return {"pk": reviews.review_create(student=owner, lesson_id=lesson.pk, rating=4, text="Owner's review").pk}
+
+
+def _review_of_lesson_taught(tutor):
+    tutor.tutor_profile.subjects.set(subjects_resolve([SUBJECT]))
+    student = _funded(StudentFactory())
+    lesson = completed_lesson(student=student, tutor=tutor)
+    return {"pk": reviews.review_create(student=student, lesson_id=lesson.pk, rating=5, text="Great").pk}
 
 
 def _earning(tutor):
@@ -250,6 +267,15 @@ MATRIX: dict[str, Entry] = {
     "refund-request-detail": Entry(setup=_refund, private={"get": None}),
     "refund-request-approve": Entry(roles=STAFF, setup=_refund, shared={"post": "staff decide every refund"}),
     "refund-request-reject": Entry(roles=STAFF, setup=_refund, shared={"post": "staff decide every refund"}),
+    # --- reviews: the lesson's student writes and edits, its tutor replies, anyone reads ---
+    "lesson-review": Entry(roles=STUDENTS, setup=_completed, private={"post": {"rating": 1, "text": "Intrusion"}}),
+    "review-detail": Entry(roles=STUDENTS, setup=_review, private={"patch": {"rating": 1}}),
+    "review-reply": Entry(
+        roles=TUTORS, owner_role="tutor", setup=_review_of_lesson_taught, private={"post": {"text": "Intrusion"}}
+    ),
+    "tutor-reviews": Entry(
+        public=frozenset({"get"}), owner_role="tutor", setup=_tutor_profile, shared={"get": "reviews are public"}
+    ),
     # --- earnings: tutors only, each their own ---
     "earnings-overview": Entry(roles=TUTORS, owner_role="tutor"),
     "earnings-analytics": Entry(roles=TUTORS, owner_role="tutor"),

@@ -34,6 +34,7 @@ TAG_BY_SEGMENT = {
     "subjects": "accounts",
     "wallet": "wallet",
     "lessons": "lessons",
+    "reviews": "lessons",
     "earnings": "earnings",
     "conversations": "messaging",
     "community": "community",

@@ -7,7 +7,8 @@ to an earlier step once it holds a lock of a later one:
     2. refund request                     (wemaster.lessons: refund decisions)
     3. earning rows, ascending id         (earnings: refunds, clearance batches)
     4. withdrawal or top-up               (earnings, wallet: the intents of money crossing the boundary)
-    5. tutor profile, then wallet row     (accounts: booking's per-tutor guard; wallet: card settings)
+    5. review, tutor profile, wallet row  (reviews: a review's change, then the tutor's rating;
+                                           accounts: booking's per-tutor guard; wallet: card settings)
     6. hold                               (this module: `lock_hold`)
     7. ledger accounts, ascending id      (this module: `lock_accounts`)
 
@@ -21,8 +22,9 @@ has read (and locked) the rows that decide it. Among the business rows: a refund
 on a lesson, so a flow needing both locks the lesson first; a refund reverses an earning and
 may have to look at the tutor's withdrawal in flight, so request -> earning -> withdrawal. A
 withdrawal or top-up is settled in a transaction of its own, which locks nothing before it.
-The tutor profile only serializes bookings of one tutor and guards nothing below it, so it
-comes last among them. Holds come before accounts because `hold_capture` must read the hold
+The tutor profile only serializes bookings of one tutor (and the recomputation of its rating,
+after the review that moved it) and guards nothing below it, so it comes last among them; a
+refund approval hides its lesson's review there, after the earning and before the accounts. Holds come before accounts because `hold_capture` must read the hold
 (its account and amount) before it knows the legs. Accounts are the hottest rows (platform
 revenue is in every charge), hence last and in primary-key order (Saleor's `lock_objects`).
 

@@ -52,6 +52,7 @@ from wemaster.lessons.errors import (
     TutorNotBookable,
 )
 from wemaster.lessons.models import DisputeOutcome, Lesson, LessonStatus, RefundRequest, RefundStatus
+from wemaster.reviews.services import review_hide_for_refund
 
 logger = logging.getLogger(__name__)
 
@@ -437,13 +438,15 @@ def refund_request_approve(*, refund_request_id: int, staff, at: datetime | None
     tutor's receivable: the platform advances it to the student and the tutor repays it from the
     next earnings that clear and from a failed payout's returned money. The request records
     `tutor_recovered` and, in `platform_covered`, what was put on the receivable.
-    Locks, in the one order: lesson, request, earning, then every account of the transfer at once.
-    The earning is marked refunded and `staff` recorded as the decider.
+    Locks, in the one order: lesson, request, earning, the lesson's review and the tutor profile
+    (a refunded lesson's review is hidden and the tutor's rating follows), then every account of
+    the transfer at once. The earning is marked refunded and `staff` recorded as the decider.
     Raises NotFound, ConflictOfInterest (staff is the lesson's student or tutor), RefundAlreadyDecided.
     """
     at = at or timezone.now()
     refund, lesson = _lock_refund_for_decision(refund_request_id=refund_request_id, staff=staff)
     earning = earnings.earning_lock_for_refund(lesson_id=lesson.pk)
+    review_hide_for_refund(lesson_id=lesson.pk, at=at)
     currency = lesson.currency
     wallet = ledger.student_wallet_account(student=refund.student, currency=currency)
     revenue = ledger.platform_account(kind=AccountKind.PLATFORM_REVENUE, currency=currency)
