@@ -186,6 +186,8 @@ def test_every_page_renders_read_only_with_money_in_currency_format(staff_client
                 assert format_minor(value) in html, f"{label}.{field.name} not shown as money"
                 if abs(value) >= 100:
                     assert f'<div class="readonly">{value}</div>' not in html, f"{label}.{field.name} in raw cents"
+        if model is User:
+            assert obj.password not in html, "the password hash on the user's page"
     assert "40.50 USD" in staff_client.get("/admin/lessons/lesson/").content.decode()
     assert "25.00 USD" in staff_client.get("/admin/earnings/withdrawal/").content.decode()
 

@@ -90,6 +90,7 @@ class UserAdmin(StaffAdmin, DjangoUserAdmin):
     change_password_form = StaffPasswordChangeForm
     editable_fields = (
         "email",
+        "password",  # Django's disabled hash summary with the "Reset password" link, never the hash
         "display_name",
         "role",
         "bio",
