@@ -1,6 +1,7 @@
 """The project's admin base: read-only unless a change goes through a service.
 
-`StaffAdmin` is what every registered ModelAdmin inherits. A page shows every field read-only
+`StaffAdmin` (`ReadOnlyAdminMixin` on `admin.ModelAdmin`, the mixin keeping the name apps
+already use) is what every registered ModelAdmin inherits. A page shows every field read-only
 (no Save button, only "Close"), nothing is added or deleted by hand, and amounts in minor units
 (`money_fields`) read "12.50 USD" on the list and the detail page alike. Staff change things
 with admin actions declared with `permissions=["operate"]` (the model's change permission,
@@ -38,10 +39,9 @@ def money_column(field: str, *, description: str | None = None, currency: str = 
     return column
 
 
-class ReadOnlyAdminMixin:
-    """Staff look and act through admin actions (which call services); nothing is added,
-    edited or deleted by hand, so no balance or amount can be changed from here.
-    For ModelAdmins and inlines alike."""
+class _NoChangesByHand:
+    """Nothing is added, edited or deleted by hand, so no balance or amount can be changed from
+    here; an admin that saves through a service grants the permissions it needs."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -87,10 +87,10 @@ class MoneyFieldsMixin:
         return [money.get(name, name) for name in names]
 
 
-class StaffAdmin(MoneyFieldsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Read-only by default (see the module docstring). `editable_fields` lists the form
-    fields this admin's `save_model` hands to a service; everything else is read-only
-    (tests/core/test_admin.py holds the allow-list)."""
+class ReadOnlyAdminMixin(MoneyFieldsMixin, _NoChangesByHand):
+    """The staff admin's base, for ModelAdmins and inlines alike (see the module docstring).
+    `editable_fields` lists the form fields this admin's `save_model` hands to a service;
+    everything else is read-only (tests/core/test_admin.py holds the allow-list)."""
 
     editable_fields: tuple = ()
 
@@ -110,14 +110,12 @@ class StaffAdmin(MoneyFieldsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         return [name for name in self._with_money_displayed(names) if name not in self.editable_fields]
 
 
-class StaffInline(MoneyFieldsMixin, ReadOnlyAdminMixin, admin.TabularInline):
+class StaffAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What every registered ModelAdmin inherits."""
+
+
+class StaffInline(ReadOnlyAdminMixin, admin.TabularInline):
     """An inline of a `StaffAdmin` page: read-only rows, money formatted."""
 
     extra = 0
     can_delete = False
-
-    def get_fields(self, request, obj=None):
-        return self._with_money_displayed(self._all_field_names(request, obj))
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.get_fields(request, obj)
