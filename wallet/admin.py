@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 
 from wallet import services
 from wallet.models import PaymentMethod, TopUp, Wallet
-from wemaster.core.admin_base import StaffAdmin, StaffInline
+from wemaster.core.admin_base import StaffAdmin, StaffInline, money_column
 from wemaster.core.errors import DomainError
 
 ACCOUNT_CURRENCY = "account.currency"
@@ -21,8 +21,8 @@ class WalletAdmin(StaffAdmin):
     list_display = [
         "id",
         "student",
-        "account_balance_display",
-        "account_held_display",
+        "balance",
+        "held",
         "auto_reload_enabled",
         "auto_reload_disabled_reason",
     ]
@@ -34,8 +34,8 @@ class WalletAdmin(StaffAdmin):
     fields = [
         "student",
         "account",
-        "account.balance",
-        "account.held",
+        "balance",
+        "held",
         "auto_reload_enabled",
         "auto_reload_threshold",
         "auto_reload_amount",
@@ -47,13 +47,14 @@ class WalletAdmin(StaffAdmin):
         "created_at",
     ]
     money_fields = (
-        ("account.balance", ACCOUNT_CURRENCY),
-        ("account.held", ACCOUNT_CURRENCY),
         ("auto_reload_threshold", ACCOUNT_CURRENCY),
         ("auto_reload_amount", ACCOUNT_CURRENCY),
         ("auto_reload_monthly_cap", ACCOUNT_CURRENCY),
     )
     actions = ["auto_reload_enable"]
+    # The ledger account's figures, named as the wallet's own.
+    balance = money_column("account.balance", currency=ACCOUNT_CURRENCY)
+    held = money_column("account.held", currency=ACCOUNT_CURRENCY)
 
     @admin.action(
         description="Re-enable auto-reload with the wallet's settings (clears an automatic disable)",

@@ -12,7 +12,6 @@ from wemaster.core.operations import operations_overview
 class StaffAdminSite(admin.AdminSite):
     site_header = "WeMaster staff"
     site_title = "WeMaster staff"
-    index_title = "Operations and records"
     site_url = reverse_lazy("swagger-ui")
     index_template = "admin/wemaster_index.html"
 
