@@ -13,7 +13,7 @@ from wemaster.core.admin_base import StaffAdmin
 class ReportAdmin(StaffAdmin):
     list_display = ["id", "status", "reporter", "post", "comment", "reason", "created_at", "resolved_by"]
     list_filter = ["status"]
-    list_select_related = ["reporter", "post", "comment", "resolved_by"]
+    list_select_related = ["reporter", "post", "comment__author", "resolved_by"]
     ordering = ["-id"]
     actions = ["hide_content", "restore_content", "dismiss"]
 
@@ -63,7 +63,7 @@ class PostAdmin(StaffAdmin):
 class CommentAdmin(StaffAdmin):
     list_display = ["id", "post", "author", "parent", "is_hidden", "deleted_at", "created_at"]
     list_filter = ["is_hidden"]
-    list_select_related = ["author", "post"]
+    list_select_related = ["author", "post", "parent__author"]
     ordering = ["-id"]
     actions = ["hide", "restore"]
 

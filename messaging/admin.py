@@ -13,7 +13,7 @@ class MembershipInline(StaffInline):
     fields = ["user", "last_read_message_id", "joined_at", "left_at"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user")
+        return super().get_queryset(request).select_related("user", "conversation")
 
 
 @admin.register(Conversation)

@@ -108,12 +108,11 @@ def editable_fields(html: str) -> set[str]:
     return names
 
 
-@pytest.fixture
-def every_record(db, django_capture_on_commit_callbacks):
+def make_records(*, tutor_name: str = "Ana Tutor", group: str = "Moderators") -> dict:
     """At least one row of every registered model, made the way the platform makes them."""
     student = StudentFactory(display_name="Sam Student")
     tutor = tutor_teaching(hourly_rate=4_050)
-    tutor.display_name = "Ana Tutor"
+    tutor.display_name = tutor_name
     tutor.save(update_fields=["display_name"])
     wallet = wallet_for(student)
     funded(wallet, 10_000)
@@ -123,15 +122,22 @@ def every_record(db, django_capture_on_commit_callbacks):
     method = earnings.payout_method_add(tutor=tutor, token="btok_ok")
     withdrawal = earnings.withdrawal_request(tutor=tutor, amount=2_500, payout_method_id=method.pk)
     post = community.post_create(author=student, title="Fractions?", body="How?", tags=["algebra"])
-    community.comment_create(post_id=post.pk, author=tutor, body="Like this.")
+    answer = community.comment_create(post_id=post.pk, author=tutor, body="Like this.")
+    community.comment_create(post_id=post.pk, author=student, body="Thanks!", parent_id=answer.pk)
     community.follow_create(follower=student, user_id=tutor.pk)
     community.report_create(reporter=tutor, reason="spam", post_id=post.pk)
+    community.report_create(reporter=student, reason="rude", comment_id=answer.pk)
     chat = direct_conversation(student, tutor)
     messaging.message_send(sender=student, conversation_id=chat.pk, body="Hello")
     token_for(student)
-    Group.objects.create(name="Moderators")
+    Group.objects.create(name=group)
     reconcile_run()
     return {"student": student, "tutor": tutor, "lesson": lesson, "withdrawal": withdrawal, "wallet": wallet}
+
+
+@pytest.fixture
+def every_record(db):
+    return make_records()
 
 
 @pytest.fixture
@@ -191,6 +197,27 @@ def test_every_page_renders_read_only_with_money_in_currency_format(staff_client
             assert obj.password not in html, "the password hash on the user's page"
     assert "40.50 USD" in staff_client.get("/admin/lessons/lesson/").content.decode()
     assert "25.00 USD" in staff_client.get("/admin/earnings/withdrawal/").content.decode()
+
+
+def changelist_queries(client) -> dict[str, int]:
+    """Queries of each changelist, rendered after the home page (which caches the staff member
+    the same way in every round)."""
+    client.get("/admin/")
+    counts = {}
+    for model in admin.site._registry:
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts[model._meta.label] = len(queries)
+    return counts
+
+
+@pytest.mark.django_db
+def test_every_changelist_costs_the_same_queries_whatever_the_number_of_rows(staff_client):
+    make_records()
+    one = changelist_queries(staff_client)
+    make_records(tutor_name="Ben Tutor", group="Support")
+    assert changelist_queries(staff_client) == one
 
 
 @pytest.mark.django_db

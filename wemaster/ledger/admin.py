@@ -15,7 +15,7 @@ class EntryInline(StaffInline):
     show_change_link = True
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("account")
+        return super().get_queryset(request).select_related("account__owner")
 
 
 @admin.register(Account)
@@ -47,7 +47,7 @@ class EntryAdmin(StaffAdmin):
     list_display = ["id", "transfer", "account", "amount_display", "balance_after_display", "created_at"]
     list_filter = ["transfer__kind", "account__kind"]
     search_fields = ["transfer__reference", "account__owner__email"]
-    list_select_related = ["transfer", "account"]
+    list_select_related = ["transfer", "account__owner"]
     ordering = ["-id"]
     money_fields = (("amount", ACCOUNT_CURRENCY), ("balance_after", ACCOUNT_CURRENCY))
 
@@ -57,6 +57,6 @@ class HoldAdmin(StaffAdmin):
     list_display = ["id", "reference", "account", "amount_display", "status", "created_at", "resolved_at"]
     list_filter = ["status"]
     search_fields = ["reference", "account__owner__email"]
-    list_select_related = ["account"]
+    list_select_related = ["account__owner"]
     ordering = ["-id"]
     money_fields = (("amount", ACCOUNT_CURRENCY),)

@@ -76,7 +76,7 @@ class RefundRequestAdmin(StaffAdmin):
     ]
     list_filter = ["status", "currency"]
     search_fields = ["=id", "student__email", "lesson__tutor__email", "decided_by__email", "=lesson__id"]
-    list_select_related = ["student", "decided_by", "lesson__tutor"]
+    list_select_related = ["student", "decided_by", "lesson__tutor", "lesson__student"]
     date_hierarchy = "created_at"
     ordering = ["-id"]
     actions = ["approve", "reject"]
