@@ -107,7 +107,7 @@ class Comment(models.Model):
         indexes = [models.Index(fields=["post", "parent", "id"], name="community_comment_thread")]
 
     def __str__(self):
-        return f"comment {self.pk} on post {self.post_id}"
+        return f"Comment #{self.pk} by {self.author.display_name}"
 
     @property
     def is_visible(self) -> bool:
@@ -156,8 +156,8 @@ class Follow(models.Model):
         ]
 
     def __str__(self):
-        target = f"user {self.followed_user_id}" if self.followed_user_id else f"tag {self.tag_id}"
-        return f"{self.follower_id} follows {target}"
+        target = self.followed_user.display_name if self.followed_user_id else f"#{self.tag.name}"
+        return f"{self.follower.display_name} follows {target}"
 
 
 class Report(models.Model):
@@ -192,5 +192,5 @@ class Report(models.Model):
         indexes = [models.Index(fields=["status", "id"], name="community_report_queue")]
 
     def __str__(self):
-        target = f"post {self.post_id}" if self.post_id else f"comment {self.comment_id}"
-        return f"report {self.pk} on {target} ({self.status})"
+        target = f"post #{self.post_id}" if self.post_id else f"comment #{self.comment_id}"
+        return f"Report #{self.pk} by {self.reporter.display_name} on {target} ({self.status})"

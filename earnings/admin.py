@@ -2,12 +2,12 @@ from django.contrib import admin, messages
 
 from earnings import services
 from earnings.models import Earning, PayoutMethod, Withdrawal
-from wemaster.core.admin_money import ReadOnlyMoneyAdmin, money_column
+from wemaster.core.admin_base import StaffAdmin
 from wemaster.core.errors import DomainError
 
 
 @admin.register(Earning)
-class EarningAdmin(ReadOnlyMoneyAdmin):
+class EarningAdmin(StaffAdmin):
     list_display = [
         "id",
         "tutor",
@@ -25,13 +25,11 @@ class EarningAdmin(ReadOnlyMoneyAdmin):
     list_select_related = ["tutor"]
     date_hierarchy = "earned_at"
     ordering = ["-id"]
-    gross_display = money_column("gross")
-    commission_display = money_column("commission")
-    net_display = money_column("net")
+    money_fields = ("gross", "commission", "net")
 
 
 @admin.register(PayoutMethod)
-class PayoutMethodAdmin(ReadOnlyMoneyAdmin):
+class PayoutMethodAdmin(StaffAdmin):
     """Tokens come from the payout provider through the API; tutors manage their own. A removed
     method stays (withdrawals made to it keep it) with its `removed_at`."""
 
@@ -43,7 +41,7 @@ class PayoutMethodAdmin(ReadOnlyMoneyAdmin):
 
 
 @admin.register(Withdrawal)
-class WithdrawalAdmin(ReadOnlyMoneyAdmin):
+class WithdrawalAdmin(StaffAdmin):
     list_display = [
         "id",
         "tutor",
@@ -61,16 +59,9 @@ class WithdrawalAdmin(ReadOnlyMoneyAdmin):
     date_hierarchy = "created_at"
     ordering = ["-id"]
     actions = ["retry_payouts"]
-    amount_display = money_column("amount")
+    money_fields = ("amount",)
 
-    def has_change_permission(self, request, obj=None):
-        # Needed by the retry action; the form shows every field read-only.
-        return request.user.has_perm("earnings.change_withdrawal")
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in Withdrawal._meta.fields]
-
-    @admin.action(description="Retry failed (or stuck) payouts", permissions=["change"])
+    @admin.action(description="Retry failed (or stuck) payouts", permissions=["operate"])
     def retry_payouts(self, request, queryset):
         retried = 0
         for withdrawal_id in queryset.values_list("id", flat=True):

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from wemaster.core.money import format_minor
+
 
 class EarningKind(models.TextChoices):
     LESSON = "lesson", "Lesson"
@@ -64,7 +66,9 @@ class Earning(models.Model):
         ]
 
     def __str__(self):
-        return f"Earning {self.pk} of tutor {self.tutor_id} ({self.status})"
+        return (
+            f"Earning #{self.pk} — {self.tutor.display_name} — {format_minor(self.net)} {self.currency} ({self.status})"
+        )
 
 
 class PayoutMethodQuerySet(models.QuerySet):
@@ -152,7 +156,8 @@ class Withdrawal(models.Model):
         ]
 
     def __str__(self):
-        return f"Withdrawal {self.pk} of tutor {self.tutor_id} ({self.status})"
+        amount = f"{format_minor(self.amount)} {self.currency}"
+        return f"Withdrawal #{self.pk} — {self.tutor.display_name} — {amount} ({self.status})"
 
     @property
     def gateway_key(self) -> str:

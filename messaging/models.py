@@ -68,7 +68,7 @@ class Membership(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.user_id} in {self.conversation_id}"
+        return f"{self.user.display_name} in {self.conversation}"
 
 
 class Message(models.Model):
@@ -93,7 +93,7 @@ class Message(models.Model):
         ]
 
     def __str__(self):
-        return f"#{self.pk} by {self.sender_id} in {self.conversation_id}"
+        return f"Message #{self.pk} by {self.sender.display_name}"
 
     @property
     def deleted(self) -> bool:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from wemaster.core.money import format_minor
 from wemaster.ledger.models import Account, Transfer
 
 
@@ -44,7 +45,7 @@ class Wallet(models.Model):
         ]
 
     def __str__(self):
-        return f"Wallet of {self.student_id}"
+        return f"Wallet of {self.student.display_name}"
 
 
 class PaymentMethod(models.Model):
@@ -121,6 +122,7 @@ class TopUp(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "top-up"
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="wallet_top_up_amount_positive"),
             models.UniqueConstraint(
@@ -138,10 +140,8 @@ class TopUp(models.Model):
         indexes = [
             models.Index(fields=["wallet", "origin", "status", "created_at"], name="wallet_topup_monthly"),
             models.Index(fields=["wallet", "-id"], name="wallet_topup_recent"),
-            models.Index(
-                fields=["updated_at"], condition=Q(status__in=UNRESOLVED), name="wallet_topup_unresolved"
-            ),
+            models.Index(fields=["updated_at"], condition=Q(status__in=UNRESOLVED), name="wallet_topup_unresolved"),
         ]
 
     def __str__(self):
-        return f"Top-up {self.id} {self.amount} ({self.status})"
+        return f"Top-up #{self.pk} — {format_minor(self.amount)} {self.currency} ({self.status})"

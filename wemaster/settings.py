@@ -47,7 +47,7 @@ CHAT_CONSOLE_ENABLED = env.bool("CHAT_CONSOLE_ENABLED", default=not PRODUCTION)
 # --- applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
     "daphne",  # runserver serves websockets too (make run)
-    "django.contrib.admin",
+    "wemaster.core.apps.StaffAdminConfig",  # django.contrib.admin with the WeMaster staff site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

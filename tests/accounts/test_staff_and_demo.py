@@ -7,6 +7,7 @@ from tests.accounts.factories import StaffFactory
 from wallet.models import Wallet
 from wemaster.accounts.models import Role, TutorProfile, User
 from wemaster.accounts.seed import DEMO_DOMAIN, DEMO_TUTORS, ONBOARDING_TUTOR, demo_email
+from wemaster.core.models import ReconcileRun
 from wemaster.ledger.models import Account
 from wemaster.ledger.reconcile import find_discrepancies
 
@@ -42,6 +43,8 @@ def test_seed_demo_makes_a_staff_member_without_a_wallet_and_tutors_with_full_pr
     assert not Wallet.objects.filter(student=staff).exists()
     assert not Account.objects.filter(owner=staff).exists()
     assert find_discrepancies() == []
+    # The staff operations page has a last reconcile to show.
+    assert ReconcileRun.objects.order_by("-ran_at").first().problems == []
 
     listed = {row["id"]: row for row in api_client.get("/api/v1/tutors").json()["results"]}
     for index, demo in enumerate(DEMO_TUTORS, start=1):

@@ -4,12 +4,13 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.core.exceptions import ValidationError
 
 from wemaster.accounts import services, sessions
 from wemaster.accounts.models import DeviceToken, Subject, TutorProfile, User
 from wemaster.accounts.validators import normalize_language_code, normalize_subject_name, time_zone_names
-from wemaster.core.admin_money import ReadOnlyAdminMixin
+from wemaster.core.admin_base import StaffAdmin
 from wemaster.core.money import format_minor, parse_major
 
 
@@ -62,6 +63,8 @@ class TutorProfileForm(forms.ModelForm):
 
 
 class TutorProfileInline(admin.StackedInline):
+    """Saved by `tutor_profile_update`, the service PATCH /me uses (UserAdmin.save_formset)."""
+
     model = TutorProfile
     form = TutorProfileForm
     can_delete = False
@@ -70,13 +73,38 @@ class TutorProfileInline(admin.StackedInline):
     readonly_fields = ["rating", "review_count"]
 
 
+class StaffPasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's "Set password" page, through the service: the user is signed out everywhere."""
+
+    def save(self, commit=True):
+        password = self.cleaned_data["password1"] if self.cleaned_data["set_usable_password"] else None
+        return services.staff_password_set(user_id=self.user.pk, password=password)
+
+
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(StaffAdmin, DjangoUserAdmin):
+    """Users are added, edited and deactivated through the account services (`user_create`, the
+    same as registration; `staff_user_save`; `staff_user_deactivate`); never deleted (their
+    money records stay)."""
+
+    change_password_form = StaffPasswordChangeForm
+    editable_fields = (
+        "email",
+        "password",  # Django's disabled hash summary with the "Reset password" link, never the hash
+        "display_name",
+        "role",
+        "bio",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "groups",
+        "user_permissions",
+    )
+    actions = ["deactivate"]
     ordering = ["-id"]
     list_display = ["id", "email", "display_name", "role", "is_staff", "is_active", "date_joined"]
     list_filter = ["role", "is_staff", "is_active"]
     search_fields = ["email", "display_name"]
-    readonly_fields = ["date_joined", "last_login"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Profile", {"fields": ["display_name", "role", "bio"]}),
@@ -87,12 +115,35 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"classes": ["wide"], "fields": ["email", "display_name", "role", "password1", "password2"]})
     ]
 
+    def has_add_permission(self, request):
+        return request.user.has_perm("accounts.add_user")
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("accounts.change_user")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []  # the add form: user_create takes each of its fields
+        return super().get_readonly_fields(request, obj)
+
     def get_inlines(self, request, obj):
         return [TutorProfileInline] if obj is not None and obj.is_tutor else []
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        services.staff_user_saved(user=obj, changed=form.changed_data)
+        if change:
+            services.staff_user_save(user=obj, changed=form.changed_data)
+            return
+        data = form.cleaned_data
+        created = services.user_create(
+            email=data["email"], password=data["password1"], role=data["role"], display_name=data["display_name"]
+        )
+        obj.pk = created.pk
+        obj.refresh_from_db()
+
+    @admin.action(description="Deactivate: sign out everywhere, keep their money records", permissions=["operate"])
+    def deactivate(self, request, queryset):
+        done = sum(services.staff_user_deactivate(user_id=user_id) for user_id in queryset.values_list("id", flat=True))
+        self.message_user(request, f"{done} user(s) deactivated.")
 
     def save_formset(self, request, form, formset, change):
         """The tutor profile is written by the service the API uses (catalog subjects, the
@@ -117,28 +168,35 @@ class SubjectForm(forms.ModelForm):
 
 
 @admin.register(Subject)
-class SubjectAdmin(admin.ModelAdmin):
+class SubjectAdmin(StaffAdmin):
     """The catalog tutors choose from; names are stored lowercase. A subject lessons were booked
-    in cannot be deleted."""
+    in cannot be deleted. Saved and deleted through the services (the catalog's cached pages)."""
 
     form = SubjectForm
     search_fields = ["name"]
+    editable_fields = ("name",)
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("accounts.add_subject")
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("accounts.change_subject")
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.has_perm("accounts.delete_subject")
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        services.subject_catalog_changed()
+        services.subject_save(subject=obj)
 
     def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        services.subject_catalog_changed()
+        services.subjects_delete(subject_ids=[obj.pk])
 
     def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
-        services.subject_catalog_changed()
+        services.subjects_delete(subject_ids=list(queryset.values_list("pk", flat=True)))
 
 
 @admin.register(DeviceToken)
-class DeviceTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DeviceTokenAdmin(StaffAdmin):
     """Who is signed in on which device. Only the token's first characters are shown (the
     token itself is nowhere to be seen); revoking goes through the service, so the device's
     sockets close too."""
@@ -150,14 +208,7 @@ class DeviceTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ordering = ["-id"]
     actions = ["revoke"]
 
-    def has_change_permission(self, request, obj=None):
-        # The action needs the change permission; the form itself shows every field read-only.
-        return request.user.has_perm("accounts.change_devicetoken")
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.fields
-
-    @admin.action(description="Revoke the selected tokens (their devices are signed out)")
+    @admin.action(description="Revoke the selected tokens (their devices are signed out)", permissions=["operate"])
     def revoke(self, request, queryset):
         tokens = list(queryset.values_list("id", "user_id"))
         for token_id, user_id in tokens:

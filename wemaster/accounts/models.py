@@ -132,7 +132,7 @@ class TutorProfile(models.Model):
         ]
 
     def __str__(self):
-        return f"Tutor profile of {self.user_id}"
+        return f"Tutor profile of {self.user.display_name}"
 
     @property
     def is_bookable(self) -> bool:
@@ -178,4 +178,4 @@ class DeviceToken(AbstractAuthToken):
         ]
 
     def __str__(self):
-        return f"{self.name or 'token'} {self.token_key}… of user {self.user_id}"
+        return f"{self.name or 'token'} {self.token_key}… of {self.user.display_name}"

@@ -38,8 +38,16 @@ def _check_password_strength(*, password: str, user: User, field: str = "passwor
 def user_register(
     *, email: str, password: str, role: str, display_name: str, device_name: str = ""
 ) -> tuple[User, str]:
-    """Create a user (and a tutor profile for tutors) and a token for the registering device;
-    returns the user and the raw token (shown once).
+    """Create a user (`user_create`) and a token for the registering device; returns the user
+    and the raw token (shown once). Raises what `user_create` raises."""
+    user = user_create(email=email, password=password, role=role, display_name=display_name)
+    _, token = sessions.token_create(user=user, name=device_name)
+    return user, token
+
+
+def user_create(*, email: str, password: str, role: str, display_name: str) -> User:
+    """Create a user, and a tutor profile for tutors: registration, and staff adding a user in
+    the admin.
 
     Raises EmailTaken for an email already registered (case-insensitive), WeakPassword
     when Django's password validators refuse the password.
@@ -58,8 +66,7 @@ def user_register(
         raise taken from exc
     if role == Role.TUTOR:
         tutor_profile_ensure(user=user)  # empty: listed once it has a rate and a subject
-    _, token = sessions.token_create(user=user, name=device_name)
-    return user, token
+    return user
 
 
 def token_obtain(*, email: str, password: str, device_name: str = "") -> str:
@@ -118,9 +125,17 @@ def _user_for_reset(uid: str, token: str) -> User:
 def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
     """Set the password a reset link was sent for and revoke every token and socket of the
     user. The link dies with the password it changed. Raises InvalidResetToken, WeakPassword."""
-    user = _user_for_reset(uid, token)
-    _check_password_strength(password=new_password, user=user, field="new_password")
-    user.set_password(new_password)
+    return _password_replace(_user_for_reset(uid, token), new_password, field="new_password")
+
+
+def _password_replace(user: User, password: str | None, *, field: str) -> User:
+    """Set the password (None: an unusable one, no password login) and sign the user out
+    everywhere (every token, every socket)."""
+    if password is None:
+        user.set_unusable_password()
+    else:
+        _check_password_strength(password=password, user=user, field=field)
+        user.set_password(password)
     user.save(update_fields=["password"])
     sessions.tokens_delete(user_id=user.pk)
     revoke_sessions(user.pk)
@@ -132,13 +147,34 @@ def user_deactivate(*, user: User, current_password: str) -> None:
     """Close the account: the user can no longer log in, every token and socket is revoked. The
     email stays taken, and money records (wallet, ledger, lessons, earnings) are kept as they
     are. Raises WrongPassword."""
-    user = _check_current_password(user, current_password)
+    _deactivate(_check_current_password(user, current_password))
+
+
+@transaction.atomic
+def staff_user_deactivate(*, user_id: int) -> bool:
+    """Staff close an account (the admin's action): as `user_deactivate`, without the user's
+    password. Returns False for an account already inactive."""
+    user = User.objects.select_for_update().get(pk=user_id)
+    if not user.is_active:
+        return False
+    _deactivate(user)
+    return True
+
+
+def _deactivate(user: User) -> None:
     user.is_active = False
     # The save closes every socket of the user (core signals: access taken away).
     user.save(update_fields=["is_active"])
     sessions.tokens_delete(user_id=user.pk)
     if user.is_tutor:
         invalidate_tags(TUTOR_DIRECTORY_TAG)
+
+
+@transaction.atomic
+def staff_password_set(*, user_id: int, password: str | None) -> User:
+    """Staff set a user's password, or None to disable password login (the admin's password
+    form): the user is signed out everywhere, as after a reset. Raises WeakPassword."""
+    return _password_replace(User.objects.select_for_update().get(pk=user_id), password, field="password")
 
 
 def subjects_resolve(names: list[str]) -> list[Subject]:
@@ -174,6 +210,24 @@ def tutor_directory_changed() -> None:
     invalidate_tags(TUTOR_DIRECTORY_TAG)
 
 
+@transaction.atomic
+def subject_save(*, subject: Subject) -> Subject:
+    """Add or rename a catalog subject (staff, in the admin); its pages are stale on commit."""
+    subject.name = normalize_subject_name(subject.name)
+    subject.save()
+    subject_catalog_changed()
+    return subject
+
+
+@transaction.atomic
+def subjects_delete(*, subject_ids: Collection[int]) -> int:
+    """Remove subjects from the catalog (staff). Raises ProtectedError for one lessons were
+    booked in."""
+    deleted, _ = Subject.objects.filter(pk__in=list(subject_ids)).delete()
+    subject_catalog_changed()
+    return deleted
+
+
 def subject_catalog_changed() -> None:
     """The catalog (names, and the pages that show them) is stale once the transaction commits."""
     invalidate_tags(SUBJECT_CATALOG_TAG, TUTOR_DIRECTORY_TAG)
@@ -190,13 +244,20 @@ def tutor_profile_ensure(*, user: User) -> TutorProfile:
 _DIRECTORY_USER_FIELDS = frozenset({"display_name", "role", "is_active"})
 
 
-def staff_user_saved(*, user: User, changed: Collection[str]) -> None:
-    """After staff saved a user in the admin: a tutor always has a profile, and a change the
-    directory shows (name, role, active) reaches it once the admin's transaction commits."""
+@transaction.atomic
+def staff_user_save(*, user: User, changed: Collection[str]) -> User:
+    """Save the user as staff edited it in the admin (`changed`: the form's changed fields): a
+    tutor always has a profile, a user deactivated there loses every token (the save itself
+    closes the sockets: core signals), and a change the directory shows (name, role, active)
+    reaches it once the transaction commits."""
+    user.save()
+    if "is_active" in changed and not user.is_active:
+        sessions.tokens_delete(user_id=user.pk)
     if user.is_tutor:
         tutor_profile_ensure(user=user)
     if _DIRECTORY_USER_FIELDS & set(changed):
         tutor_directory_changed()
+    return user
 
 
 @dataclass(frozen=True)

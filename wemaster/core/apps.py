@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class CoreConfig(AppConfig):
@@ -20,3 +21,10 @@ class CoreConfig(AppConfig):
         worker_process_shutdown.connect(metrics.mark_this_process_dead, dispatch_uid="wemaster.core.metrics")
         metrics.on_process_exit()
         breaker.on_recovery(recovery.forget_everything_cached_before_the_outage)
+
+
+class StaffAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with the project's site as `admin.site`."""
+
+    default = False  # named in INSTALLED_APPS; CoreConfig stays this module's app config
+    default_site = "wemaster.core.admin_site.StaffAdminSite"

@@ -22,3 +22,18 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.user_id}:{self.key}"
+
+
+class ReconcileRun(models.Model):
+    """One run of `manage.py reconcile`: when, and the discrepancies it found (none = every money
+    invariant held). The staff operations page shows the last one."""
+
+    ran_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    problems = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name = "reconcile run"
+
+    def __str__(self):
+        outcome = "every invariant held" if not self.problems else f"{len(self.problems)} discrepancies"
+        return f"Reconcile of {self.ran_at:%Y-%m-%d %H:%M} UTC: {outcome}"

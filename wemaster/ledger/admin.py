@@ -2,39 +2,34 @@
 
 from django.contrib import admin
 
-from wemaster.core.admin_money import ReadOnlyAdminMixin, ReadOnlyMoneyAdmin, money_column
+from wemaster.core.admin_base import StaffAdmin, StaffInline
 from wemaster.ledger.models import Account, Entry, Hold, Transfer
 
+ACCOUNT_CURRENCY = "account.currency"
 
-class EntryInline(ReadOnlyAdminMixin, admin.TabularInline):
+
+class EntryInline(StaffInline):
     model = Entry
-    fields = ["id", "account", "amount_display", "balance_after_display", "created_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
+    fields = ["id", "account", "amount", "balance_after", "created_at"]
+    money_fields = (("amount", ACCOUNT_CURRENCY), ("balance_after", ACCOUNT_CURRENCY))
     show_change_link = True
 
-    amount_display = money_column("amount", currency="account.currency")
-    balance_after_display = money_column("balance_after", currency="account.currency")
-
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("account")
+        return super().get_queryset(request).select_related("account__owner")
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyMoneyAdmin):
+class AccountAdmin(StaffAdmin):
     list_display = ["id", "kind", "owner", "balance_display", "held_display", "created_at"]
     list_filter = ["kind", "currency"]
     search_fields = ["owner__email", "=id"]
     list_select_related = ["owner"]
     ordering = ["-id"]
-
-    balance_display = money_column("balance")
-    held_display = money_column("held")
+    money_fields = ("balance", "held")
 
 
 @admin.register(Transfer)
-class TransferAdmin(ReadOnlyMoneyAdmin):
+class TransferAdmin(StaffAdmin):
     list_display = ["id", "kind", "reference", "currency", "description", "created_at"]
     list_filter = ["kind", "currency"]
     search_fields = ["reference", "entries__account__owner__email"]
@@ -48,21 +43,20 @@ class TransferAdmin(ReadOnlyMoneyAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(ReadOnlyMoneyAdmin):
+class EntryAdmin(StaffAdmin):
     list_display = ["id", "transfer", "account", "amount_display", "balance_after_display", "created_at"]
     list_filter = ["transfer__kind", "account__kind"]
     search_fields = ["transfer__reference", "account__owner__email"]
-    list_select_related = ["transfer", "account"]
+    list_select_related = ["transfer", "account__owner"]
     ordering = ["-id"]
-    amount_display = money_column("amount", currency="account.currency")
-    balance_after_display = money_column("balance_after", currency="account.currency")
+    money_fields = (("amount", ACCOUNT_CURRENCY), ("balance_after", ACCOUNT_CURRENCY))
 
 
 @admin.register(Hold)
-class HoldAdmin(ReadOnlyMoneyAdmin):
+class HoldAdmin(StaffAdmin):
     list_display = ["id", "reference", "account", "amount_display", "status", "created_at", "resolved_at"]
     list_filter = ["status"]
     search_fields = ["reference", "account__owner__email"]
-    list_select_related = ["account"]
+    list_select_related = ["account__owner"]
     ordering = ["-id"]
-    amount_display = money_column("amount", currency="account.currency")
+    money_fields = (("amount", ACCOUNT_CURRENCY),)

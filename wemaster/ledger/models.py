@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from wemaster.core.money import format_minor
+
 
 class AccountKind(models.TextChoices):
     STUDENT_WALLET = "student_wallet", "Student wallet"
@@ -67,7 +69,8 @@ class Account(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} #{self.pk} ({self.currency})"
+        owner = f" of {self.owner.display_name}" if self.owner_id else ""
+        return f"{self.get_kind_display()} #{self.pk}{owner} ({self.currency})"
 
     @property
     def available(self) -> int:
@@ -113,11 +116,13 @@ class Entry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "entries"
         constraints = [models.CheckConstraint(condition=~Q(amount=0), name="ledger_entry_amount_not_zero")]
         indexes = [models.Index(fields=["account", "-id"], name="ledger_entry_account_recent")]
 
     def __str__(self):
-        return f"{self.amount:+d} on account {self.account_id}"
+        sign = "+" if self.amount >= 0 else ""
+        return f"Entry #{self.pk}: {sign}{format_minor(self.amount)} on account #{self.account_id}"
 
 
 class HoldStatus(models.TextChoices):
@@ -142,4 +147,4 @@ class Hold(models.Model):
         indexes = [models.Index(fields=["account", "status"], name="ledger_hold_account_status")]
 
     def __str__(self):
-        return f"Hold {self.reference} {self.amount} ({self.status})"
+        return f"Hold {self.reference} — {format_minor(self.amount)} ({self.status})"

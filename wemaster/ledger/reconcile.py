@@ -74,3 +74,10 @@ def find_discrepancies() -> list[str]:
         for check in module.CHECKS:
             problems.extend(f"{check.__name__}: {problem}" for problem in check())
     return problems
+
+
+def reconcile_run():
+    """Run every check and record the run (a `ReconcileRun`, the last one shown to staff)."""
+    from wemaster.core.models import ReconcileRun
+
+    return ReconcileRun.objects.create(problems=find_discrepancies())

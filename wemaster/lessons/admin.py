@@ -1,13 +1,13 @@
 from django.contrib import admin, messages
 
-from wemaster.core.admin_money import ReadOnlyMoneyAdmin, money_column
+from wemaster.core.admin_base import StaffAdmin
 from wemaster.core.errors import DomainError
 from wemaster.lessons import services
 from wemaster.lessons.models import DisputeOutcome, Lesson, RefundRequest
 
 
 @admin.register(Lesson)
-class LessonAdmin(ReadOnlyMoneyAdmin):
+class LessonAdmin(StaffAdmin):
     """Lessons are booked, completed and cancelled through the API, which moves the money; staff
     resolve disputed ones (a problem the student reported) with the actions, which call
     `lesson_dispute_resolve` like the API does."""
@@ -31,15 +31,7 @@ class LessonAdmin(ReadOnlyMoneyAdmin):
     date_hierarchy = "starts_at"
     ordering = ["-id"]
     actions = ["resolve_complete", "resolve_refund"]
-    price_display = money_column("price")
-    commission_display = money_column("commission")
-
-    def has_change_permission(self, request, obj=None):
-        # The actions need the change permission; the form itself shows every field read-only.
-        return request.user.has_perm("lessons.change_lesson")
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in Lesson._meta.fields]
+    money_fields = ("price", "commission", "cancellation_fee")
 
     def _resolve(self, request, queryset, outcome: str) -> None:
         done = 0
@@ -52,19 +44,21 @@ class LessonAdmin(ReadOnlyMoneyAdmin):
                 done += 1
         self.message_user(request, f"{done} disputed lesson(s) resolved: {outcome}.")
 
-    @admin.action(description="Resolve dispute: complete (the tutor is paid, commission taken)", permissions=["change"])
+    @admin.action(
+        description="Resolve dispute: complete (the tutor is paid, commission taken)", permissions=["operate"]
+    )
     def resolve_complete(self, request, queryset):
         self._resolve(request, queryset, DisputeOutcome.COMPLETE)
 
     @admin.action(
-        description="Resolve dispute: refund (the hold is released, the student pays nothing)", permissions=["change"]
+        description="Resolve dispute: refund (the hold is released, the student pays nothing)", permissions=["operate"]
     )
     def resolve_refund(self, request, queryset):
         self._resolve(request, queryset, DisputeOutcome.REFUND)
 
 
 @admin.register(RefundRequest)
-class RefundRequestAdmin(ReadOnlyMoneyAdmin):
+class RefundRequestAdmin(StaffAdmin):
     """Staff decide through the actions, which call the services: a staff member who is the
     lesson's student or tutor is refused (conflict of interest) and every decision records who
     took it (`decided_by`, shown in the list and on the page)."""
@@ -82,22 +76,15 @@ class RefundRequestAdmin(ReadOnlyMoneyAdmin):
     ]
     list_filter = ["status", "currency"]
     search_fields = ["=id", "student__email", "lesson__tutor__email", "decided_by__email", "=lesson__id"]
-    list_select_related = ["student", "decided_by", "lesson__tutor"]
+    list_select_related = ["student", "decided_by", "lesson__tutor", "lesson__student"]
     date_hierarchy = "created_at"
     ordering = ["-id"]
     actions = ["approve", "reject"]
-    amount_display = money_column("amount")
+    money_fields = ("amount", "commission_returned", "tutor_recovered", "platform_covered")
 
     @admin.display(description="tutor", ordering="lesson__tutor")
     def tutor(self, obj):
         return obj.lesson.tutor
-
-    def has_change_permission(self, request, obj=None):
-        # The actions need the change permission; the form itself shows every field read-only.
-        return request.user.has_perm("lessons.change_refundrequest")
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in RefundRequest._meta.fields]
 
     def _decide(self, request, queryset, service, verb: str) -> None:
         done = 0
@@ -110,10 +97,10 @@ class RefundRequestAdmin(ReadOnlyMoneyAdmin):
                 done += 1
         self.message_user(request, f"{done} refund request(s) {verb}.")
 
-    @admin.action(description="Approve: move the money back to the student", permissions=["change"])
+    @admin.action(description="Approve: move the money back to the student", permissions=["operate"])
     def approve(self, request, queryset):
         self._decide(request, queryset, services.refund_request_approve, "approved")
 
-    @admin.action(description="Reject: move nothing", permissions=["change"])
+    @admin.action(description="Reject: move nothing", permissions=["operate"])
     def reject(self, request, queryset):
         self._decide(request, queryset, services.refund_request_reject, "rejected")

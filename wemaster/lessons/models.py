@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from wemaster.core.money import format_minor
+
 
 class LessonStatus(models.TextChoices):
     BOOKED = "booked", "Booked"
@@ -78,7 +80,7 @@ class Lesson(models.Model):
         ]
 
     def __str__(self):
-        return f"Lesson {self.pk} ({self.status})"
+        return f"Lesson #{self.pk} — {self.tutor.display_name} with {self.student.display_name} ({self.status})"
 
     @property
     def charge_reference(self) -> str:
@@ -124,4 +126,5 @@ class RefundRequest(models.Model):
         ]
 
     def __str__(self):
-        return f"Refund request {self.pk} ({self.status})"
+        amount = f"{format_minor(self.amount)} {self.currency}"
+        return f"Refund request #{self.pk} — {self.student.display_name} — {amount} ({self.status})"

@@ -2,7 +2,8 @@
 each run prints a new API token per demo login (the previous run's stops working).
 
 Each installed app may ship a `seed` module with `seed_demo(*, scale, progress)`;
-they run in INSTALLED_APPS order, so accounts come before the apps that use them.
+they run in INSTALLED_APPS order, so accounts come before the apps that use them. A reconcile
+run follows, so the staff operations page (/admin/operations/) shows a last reconcile result.
 """
 
 from django.core.management.base import BaseCommand
@@ -10,6 +11,7 @@ from tqdm import tqdm
 
 from wemaster.accounts.seed import demo_token
 from wemaster.core.discovery import app_modules
+from wemaster.ledger.reconcile import reconcile_run
 
 
 class Command(BaseCommand):
@@ -29,6 +31,10 @@ class Command(BaseCommand):
 
         for module in app_modules("seed"):
             credentials.extend(module.seed_demo(scale=scale, progress=progress) or [])
+        problems = reconcile_run().problems
+        self.stdout.write(
+            f"Reconcile: {len(problems)} discrepancies" if problems else "Reconcile: every invariant holds."
+        )
 
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with (or use the API token):"))
         for role, email, password in dict.fromkeys(credentials):  # apps may name the same login
