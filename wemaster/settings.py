@@ -841,6 +841,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["TopUpStatusEnum"] = "wallet.models.
 # Decisions use stable per-user buckets, never waffle's cookie: its middleware is not installed.
 INSTALLED_APPS += ["waffle", "wemaster.flags"]
 WAFFLE_FLAG_MODEL = "flags.Flag"
+# Flags, switches and samples are edited through our admin (wemaster/flags/admin.py), which saves
+# through the flags services; waffle's own pages would write the rows directly.
+WAFFLE_ENABLE_ADMIN_PAGES = False
 MIDDLEWARE.insert(
     MIDDLEWARE.index("wemaster.core.cache.stale.CacheStatusMiddleware") + 1,
     "wemaster.flags.checks.FlagRequestMiddleware",

@@ -16,3 +16,18 @@ def flags_declare() -> list[str]:
             Flag.objects.create(name=name, percent=100 if spec.default else 0, note=spec.note)
             created.append(name)
     return created
+
+
+@transaction.atomic
+def rollout_save(record) -> None:
+    """Save a flag, switch or sample as staff set it (admin form or action), validated like the
+    form; the flag table is invalidated on commit (`signals.py`), so every process sees it within
+    CACHE_TAG_MEMO_SECONDS."""
+    record.full_clean(validate_unique=False)
+    record.save()
+
+
+@transaction.atomic
+def rollout_delete(record) -> None:
+    """Delete a flag, switch or sample: a declared flag then falls back to its registry default."""
+    record.delete()

@@ -1,13 +1,13 @@
 from django.contrib import admin, messages
 
-from wemaster.core.admin_money import ReadOnlyMoneyAdmin
+from wemaster.core.admin_base import StaffAdmin
 from wemaster.core.errors import DomainError
 from wemaster.reviews import services
 from wemaster.reviews.models import Review
 
 
 @admin.register(Review)
-class ReviewAdmin(ReadOnlyMoneyAdmin):
+class ReviewAdmin(StaffAdmin):
     """Students write reviews and tutors reply through the API; staff only hide a review (or show
     it again) with the actions, which call `review_set_hidden` so the tutor's rating follows in
     the same transaction. Every field is read-only: nothing here bypasses the service."""
@@ -15,17 +15,10 @@ class ReviewAdmin(ReadOnlyMoneyAdmin):
     list_display = ["id", "tutor", "student", "lesson", "rating", "is_hidden", "hidden_reason", "created_at"]
     list_filter = ["is_hidden", "hidden_reason", "rating"]
     search_fields = ["=id", "=lesson__id", "student__email", "tutor__email", "text"]
-    list_select_related = ["student", "tutor"]
+    list_select_related = ["student", "tutor", "lesson__student", "lesson__tutor"]
     date_hierarchy = "created_at"
     ordering = ["-id"]
     actions = ["hide", "show"]
-
-    def has_change_permission(self, request, obj=None):
-        # The actions need the change permission; the form itself shows every field read-only.
-        return request.user.has_perm("reviews.change_review")
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in Review._meta.fields]
 
     def _set_hidden(self, request, queryset, *, hidden: bool) -> None:
         done = 0
@@ -38,10 +31,10 @@ class ReviewAdmin(ReadOnlyMoneyAdmin):
                 done += 1
         self.message_user(request, f"{done} review(s) {'hidden' if hidden else 'shown'}; the ratings follow.")
 
-    @admin.action(description="Hide: leave out of the tutor's list and rating", permissions=["change"])
+    @admin.action(description="Hide: leave out of the tutor's list and rating", permissions=["operate"])
     def hide(self, request, queryset):
         self._set_hidden(request, queryset, hidden=True)
 
-    @admin.action(description="Show again (not a refunded lesson's review)", permissions=["change"])
+    @admin.action(description="Show again (not a refunded lesson's review)", permissions=["operate"])
     def show(self, request, queryset):
         self._set_hidden(request, queryset, hidden=False)

@@ -56,4 +56,4 @@ class Review(models.Model):
         ]
 
     def __str__(self):
-        return f"Review {self.pk} of lesson {self.lesson_id} ({self.rating}★)"
+        return f"Review #{self.pk} — {self.student.display_name} on {self.tutor.display_name} ({self.rating}★)"
