@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint migrate seed venv clean serve serve-deps system-deps check-alerts bench bench-quick audit soak scale-test
+.PHONY: run test lint migrate seed venv clean serve serve-deps system-deps check-alerts bench bench-quick audit soak scale-test fuzz
 
 venv: $(VENV)/.installed
 
@@ -85,6 +85,11 @@ soak: venv system-deps
 	@test -n "$$DATABASE_URL" || { echo "make soak needs DATABASE_URL (PostgreSQL)"; exit 2; }
 	$(BIN)/python -m reliability.soak --minutes $${SOAK_MINUTES:-10}
 	WS_SOAK=1 $(BIN)/python -m pytest tests/messaging/test_ws_daphne.py -k waves -q -p no:cacheprovider
+
+# Schemathesis, every phase for every role (`make test` leaves out the coverage phase for the
+# tutor's and staff's tokens): needs DATABASE_URL and REDIS_URL like `make test`.
+fuzz: venv
+	RELIABILITY_FUZZ_FULL=1 $(BIN)/python -m pytest tests/reliability/test_fuzz.py -q -p no:cacheprovider
 
 lint: venv
 	$(BIN)/ruff check .
