@@ -499,6 +499,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "earnings", "description": "Tutors' earnings, analytics, payout methods and withdrawals."},
         {"name": "messaging", "description": "Conversations, messages, read pointers and unread counts."},
         {"name": "community", "description": "Posts, comments, reactions, follows, feeds and tags."},
+        {"name": "notifications", "description": "What happened that concerns you: list, unread count, read, email."},
         {"name": "operations", "description": "Service checks for clients and load tests."},
     ],
     "SERVE_INCLUDE_SCHEMA": False,

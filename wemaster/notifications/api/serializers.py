@@ -24,7 +24,7 @@ class NotificationListQuerySerializer(serializers.Serializer):
     unread = serializers.BooleanField(required=False, default=False, help_text="Only unread notifications")
 
 
-class ReadSerializer(serializers.Serializer):
+class NotificationReadSerializer(serializers.Serializer):
     id = serializers.IntegerField(min_value=1, max_value=_ID_MAX, required=False, help_text="Mark this one read")
     up_to = serializers.IntegerField(
         min_value=1, max_value=_ID_MAX, required=False, help_text="Mark every one up to and including this id read"

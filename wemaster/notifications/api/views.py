@@ -10,14 +10,12 @@ from wemaster.notifications import selectors, services
 from wemaster.notifications.api.serializers import (
     EmailSettingsSerializer,
     NotificationListQuerySerializer,
+    NotificationReadSerializer,
     NotificationSerializer,
-    ReadSerializer,
     UnreadCountSerializer,
     UnsubscribedSerializer,
     UnsubscribeQuerySerializer,
 )
-
-NOTIFICATIONS = ["notifications"]
 
 
 class NotificationPagination(KeysetPagination):
@@ -36,7 +34,6 @@ class NotificationListView(generics.ListAPIView):
         return selectors.notification_list(user=self.request.user, unread_only=query.validated_data["unread"])
 
     @extend_schema(
-        tags=NOTIFICATIONS,
         summary="The caller's notifications, newest first",
         parameters=[NotificationListQuerySerializer],
     )
@@ -50,22 +47,19 @@ class NotificationListView(generics.ListAPIView):
 
 
 class UnreadCountView(APIView):
-    @extend_schema(
-        tags=NOTIFICATIONS, summary="How many notifications are unread", responses={200: UnreadCountSerializer}
-    )
+    @extend_schema(summary="How many notifications are unread", responses={200: UnreadCountSerializer})
     def get(self, request):
         return Response({"unread": selectors.unread_count(user=request.user)})
 
 
 class ReadView(APIView):
     @extend_schema(
-        tags=NOTIFICATIONS,
         summary="Mark one notification, or all up to an id, read",
-        request=ReadSerializer,
+        request=NotificationReadSerializer,
         responses={200: UnreadCountSerializer, 404: ErrorSerializer},
     )
     def post(self, request):
-        data = ReadSerializer(data=request.data)
+        data = NotificationReadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.notifications_mark_read(
             user=request.user,
@@ -76,14 +70,11 @@ class ReadView(APIView):
 
 
 class EmailSettingsView(APIView):
-    @extend_schema(
-        tags=NOTIFICATIONS, summary="Email on or off per notification kind", responses={200: EmailSettingsSerializer}
-    )
+    @extend_schema(summary="Email on or off per notification kind", responses={200: EmailSettingsSerializer})
     def get(self, request):
         return Response(selectors.email_settings(user=request.user))
 
     @extend_schema(
-        tags=NOTIFICATIONS,
         summary="Turn email on or off for some kinds",
         request=EmailSettingsSerializer,
         responses={200: EmailSettingsSerializer},
@@ -102,7 +93,6 @@ class UnsubscribeView(APIView):
     authentication_classes = []
 
     @extend_schema(
-        tags=NOTIFICATIONS,
         summary="Turn notification email off from a digest's link",
         parameters=[UnsubscribeQuerySerializer],
         responses={200: UnsubscribedSerializer, 400: ErrorSerializer},
