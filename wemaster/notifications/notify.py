@@ -33,10 +33,11 @@ def lesson_booked(*, lesson) -> None:
 
 
 def lesson_cancelled(*, lesson, actor) -> None:
-    """The other party; both when neither cancelled (staff, a task)."""
+    """The other party; both when neither cancelled (staff, a task), in user-id order (the
+    order event sequences are locked in, wemaster.ledger.locks)."""
     parties = {"student": lesson.student_id, "tutor": lesson.tutor_id}
     by = next((role for role, user_id in parties.items() if actor is not None and actor.id == user_id), "staff")
-    for user_id in parties.values():
+    for user_id in sorted(parties.values()):
         if actor is None or user_id != actor.id:
             notification_create(
                 recipient_id=user_id,
