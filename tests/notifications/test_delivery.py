@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from messaging import services as messaging
 from messaging import sockets
+from messaging.models import Event
 from tests.accounts.factories import StudentFactory
 from tests.ledger.factories import funded_wallet
 from tests.lessons.factories import SUBJECT, future, tutor_teaching
@@ -145,3 +146,5 @@ def test_messages_to_an_offline_member_make_one_notification_per_conversation_an
     (notification,) = Notification.objects.filter(kind=NotificationKind.MESSAGES)
     assert (notification.recipient_id, notification.payload["conversation"]) == (bob.id, chat.id)
     assert not Notification.objects.filter(recipient=alice).exists()
+    # Not pushed: bob's replay carries the three messages' own events, not a fourth one.
+    assert not Event.objects.filter(user=bob, type="notification.created").exists()

@@ -163,7 +163,9 @@ def message_window(moment: datetime) -> str:
 
 def message_received(*, message, recipient_ids) -> None:
     """Recipients with no open socket get one `messages` notification per conversation and
-    window, whatever the number of messages in it (one Redis round trip to tell who is online)."""
+    window, whatever the number of messages in it (one Redis round trip to tell who is online).
+    It is not pushed: its recipient had no socket, and the messages' own events replay on the
+    next connection, so the replay carries them once. It is listed and mailed."""
     others = [user_id for user_id in recipient_ids if user_id != message.sender_id]
     online = sockets.users_with_open_sockets(others)
     window = message_window(message.created_at)
@@ -174,4 +176,5 @@ def message_received(*, message, recipient_ids) -> None:
                 kind=Kind.MESSAGES,
                 cause_key=f"conv:{message.conversation_id}:{window}",
                 payload={"conversation": message.conversation_id, "sender": message.sender_id, "message": message.id},
+                live=False,
             )

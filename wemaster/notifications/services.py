@@ -30,13 +30,15 @@ UNSUBSCRIBE_SALT = "wemaster.notifications.unsubscribe"
 ALL_KINDS = "all"
 
 
-def notification_create(*, recipient_id: int, kind: str, cause_key: str, payload: dict) -> Notification | None:
-    """Store the notification of `cause_key` for the recipient and emit `notification.created`
-    to them (sent on commit). Returns None, and emits nothing, when this cause already notified
-    them.
+def notification_create(
+    *, recipient_id: int, kind: str, cause_key: str, payload: dict, live: bool = True
+) -> Notification | None:
+    """Store the notification of `cause_key` for the recipient and, if `live`, emit
+    `notification.created` to them (sent on commit). Returns None, and emits nothing, when this
+    cause already notified them.
 
     Precondition: called inside the transaction of the cause (a transaction of its own is opened
-    otherwise). Costs one INSERT, plus the event's three queries for a new row.
+    otherwise). Costs one INSERT, plus the event's three queries for a new live row.
     """
     db = router.db_for_write(Notification)
     connection = connections[db]
@@ -62,11 +64,12 @@ def notification_create(*, recipient_id: int, kind: str, cause_key: str, payload
         notification = Notification(
             id=row[0], recipient_id=recipient_id, kind=kind, cause_key=cause_key, payload=payload, created_at=now
         )
-        events.events_emit(
-            user_ids=[recipient_id],
-            type=NOTIFICATION_CREATED,
-            payload={"notification": notification_as_dict(notification)},
-        )
+        if live:
+            events.events_emit(
+                user_ids=[recipient_id],
+                type=NOTIFICATION_CREATED,
+                payload={"notification": notification_as_dict(notification)},
+            )
     return notification
 
 
