@@ -12,7 +12,6 @@ from earnings import services as earnings
 from messaging.models import Event
 from tests.accounts.factories import StudentFactory
 from tests.earnings.conftest import fail_payout, fund_available
-from tests.ledger.factories import funded_wallet
 from tests.lessons.factories import book, completed_lesson, ended_lesson, future, tutor_teaching
 from tests.wallet.factories import PaymentMethodFactory, funded, wallet_for
 from wallet import services as wallet_services
@@ -27,13 +26,6 @@ pytestmark = pytest.mark.django_db
 
 def kinds_of(user) -> list[str]:
     return list(Notification.objects.filter(recipient=user).order_by("id").values_list("kind", flat=True))
-
-
-@pytest.fixture
-def pair():
-    student, tutor = StudentFactory(), tutor_teaching()
-    funded_wallet(student, 100_000)
-    return student, tutor
 
 
 def test_a_booking_notifies_the_tutor_exactly_once_with_an_event(pair, django_capture_on_commit_callbacks):

@@ -14,9 +14,7 @@ from django.utils import timezone
 from messaging import services as messaging
 from messaging import sockets
 from messaging.models import Event
-from tests.accounts.factories import StudentFactory
-from tests.ledger.factories import funded_wallet
-from tests.lessons.factories import SUBJECT, future, tutor_teaching
+from tests.lessons.factories import SUBJECT, future
 from tests.messaging.factories import direct_conversation
 from tests.messaging.test_ws_chat import close, connect, nothing, receive, token
 from wemaster.celery import app as celery_app
@@ -36,13 +34,6 @@ def book_by_rest(client_for, student, tutor):
 def age(minutes: int) -> None:
     """Make every notification `minutes` older (the digest waits for NOTIFICATION_EMAIL_DELAY_MINUTES)."""
     Notification.objects.update(created_at=timezone.now() - timedelta(minutes=minutes))
-
-
-@pytest.fixture
-def pair():
-    student, tutor = StudentFactory(), tutor_teaching()
-    funded_wallet(student, 100_000)
-    return student, tutor
 
 
 def test_a_booking_reaches_the_tutors_open_socket_and_replays_after_a_reconnect(client_for, pair):
