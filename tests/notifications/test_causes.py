@@ -9,6 +9,7 @@ from django.db import transaction
 
 from community import services as community
 from earnings import services as earnings
+from messaging import services as messaging
 from messaging.models import Event
 from tests.accounts.factories import StudentFactory
 from tests.earnings.conftest import fail_payout, fund_available
@@ -130,3 +131,13 @@ def test_replies_and_accepted_answers_notify_the_author_but_not_for_their_own_ac
     assert kinds_of(author) == [NotificationKind.POST_REPLY]
     assert kinds_of(answerer) == [NotificationKind.ANSWER_ACCEPTED]
     assert Notification.objects.get(recipient=author).payload["title"] == "Limits?"
+
+
+def test_messages_to_offline_members_of_a_group_notify_each_once_per_window():
+    alice, bob, carol = StudentFactory(), StudentFactory(), StudentFactory()
+    group, _ = messaging.conversation_create(creator=alice, participant_ids=[bob.id, carol.id], title="Study")
+    first, _ = messaging.message_send(sender=alice, conversation_id=group.id, body="first")
+    messaging.message_send(sender=alice, conversation_id=group.id, body="second")
+    rows = Notification.objects.filter(kind=NotificationKind.MESSAGES)
+    assert sorted(rows.values_list("recipient_id", flat=True)) == sorted([bob.id, carol.id])
+    assert {row.cause_key for row in rows} == {f"conv:{group.id}:{notify.message_window(first.created_at)}"}

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from messaging import services as messaging
@@ -102,10 +102,13 @@ def test_a_digest_in_progress_elsewhere_is_skipped_not_sent_twice(pair):
     locked, release = threading.Event(), threading.Event()
 
     def other_worker():
-        with transaction.atomic():
-            list(Notification.objects.select_for_update().filter(recipient=tutor))
-            locked.set()
-            release.wait(10)
+        try:
+            with transaction.atomic():
+                list(Notification.objects.select_for_update().filter(recipient=tutor))
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()  # this thread's own connection
 
     thread = threading.Thread(target=other_worker)
     thread.start()
@@ -139,3 +142,9 @@ def test_messages_to_an_offline_member_make_one_notification_per_conversation_an
     assert not Notification.objects.filter(recipient=alice).exists()
     # Not pushed: bob's replay carries the three messages' own events, not a fourth one.
     assert not Event.objects.filter(user=bob, type="notification.created").exists()
+
+
+def test_the_digest_task_is_scheduled_by_beat_every_minute(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["notifications-email-digests"]
+    assert entry["task"] == tasks.email_digests_send.name
+    assert entry["schedule"] == 60

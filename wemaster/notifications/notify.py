@@ -16,7 +16,7 @@ from earnings.models import WithdrawalStatus
 from messaging import sockets
 from messaging.events import isoformat
 from wemaster.notifications.models import NotificationKind as Kind
-from wemaster.notifications.services import notification_create
+from wemaster.notifications.services import notification_create, notifications_create_unpushed
 
 
 def _lesson_payload(lesson) -> dict:
@@ -163,18 +163,14 @@ def message_window(moment: datetime) -> str:
 
 def message_received(*, message, recipient_ids) -> None:
     """Recipients with no open socket get one `messages` notification per conversation and
-    window, whatever the number of messages in it (one Redis round trip to tell who is online).
-    It is not pushed: its recipient had no socket, and the messages' own events replay on the
-    next connection, so the replay carries them once. It is listed and mailed."""
+    window, whatever the number of messages in it (one Redis round trip to tell who is online,
+    one INSERT). It is not pushed: its recipient had no socket, and the messages' own events
+    replay on the next connection, so the replay carries them once. It is listed and mailed."""
     others = [user_id for user_id in recipient_ids if user_id != message.sender_id]
     online = sockets.users_with_open_sockets(others)
-    window = message_window(message.created_at)
-    for user_id in others:
-        if user_id not in online:
-            notification_create(
-                recipient_id=user_id,
-                kind=Kind.MESSAGES,
-                cause_key=f"conv:{message.conversation_id}:{window}",
-                payload={"conversation": message.conversation_id, "sender": message.sender_id, "message": message.id},
-                live=False,
-            )
+    notifications_create_unpushed(
+        recipient_ids=[user_id for user_id in others if user_id not in online],
+        kind=Kind.MESSAGES,
+        cause_key=f"conv:{message.conversation_id}:{message_window(message.created_at)}",
+        payload={"conversation": message.conversation_id, "sender": message.sender_id, "message": message.id},
+    )

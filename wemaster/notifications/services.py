@@ -30,15 +30,13 @@ UNSUBSCRIBE_SALT = "wemaster.notifications.unsubscribe"
 ALL_KINDS = "all"
 
 
-def notification_create(
-    *, recipient_id: int, kind: str, cause_key: str, payload: dict, live: bool = True
-) -> Notification | None:
-    """Store the notification of `cause_key` for the recipient and, if `live`, emit
-    `notification.created` to them (sent on commit). Returns None, and emits nothing, when this
-    cause already notified them.
+def notification_create(*, recipient_id: int, kind: str, cause_key: str, payload: dict) -> Notification | None:
+    """Store the notification of `cause_key` for the recipient and emit `notification.created`
+    to them (sent on commit). Returns None, and emits nothing, when this cause already notified
+    them.
 
     Precondition: called inside the transaction of the cause (a transaction of its own is opened
-    otherwise). Costs one INSERT, plus the event's three queries for a new live row.
+    otherwise). Costs one INSERT, plus the event's three queries for a new row.
     """
     db = router.db_for_write(Notification)
     connection = connections[db]
@@ -64,13 +62,24 @@ def notification_create(
         notification = Notification(
             id=row[0], recipient_id=recipient_id, kind=kind, cause_key=cause_key, payload=payload, created_at=now
         )
-        if live:
-            events.events_emit(
-                user_ids=[recipient_id],
-                type=NOTIFICATION_CREATED,
-                payload={"notification": notification_as_dict(notification)},
-            )
+        events.events_emit(
+            user_ids=[recipient_id],
+            type=NOTIFICATION_CREATED,
+            payload={"notification": notification_as_dict(notification)},
+        )
     return notification
+
+
+def notifications_create_unpushed(*, recipient_ids, kind: str, cause_key: str, payload: dict) -> None:
+    """The notification of `cause_key` for each recipient it has not reached yet, in one INSERT
+    (ON CONFLICT DO NOTHING), without a `notification.created` event: for recipients who are
+    offline by definition (`notify.message_received`). Listed and mailed like any other."""
+    rows = [
+        Notification(recipient_id=user_id, kind=kind, cause_key=cause_key, payload=payload)
+        for user_id in sorted(set(recipient_ids))
+    ]
+    if rows:
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 @transaction.atomic
@@ -131,11 +140,11 @@ def digests_send(*, now=None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(minutes=settings.NOTIFICATION_EMAIL_DELAY_MINUTES)
     oldest = now - timedelta(hours=settings.NOTIFICATION_EMAIL_MAX_AGE_HOURS)
+    users = selectors.digest_recipients(cutoff=cutoff, oldest=oldest, limit=settings.NOTIFICATION_EMAIL_BATCH)
+    online = sockets.users_with_open_sockets(user.id for user in users)  # they were told live
     sent = 0
-    for user in selectors.digest_recipients(cutoff=cutoff, oldest=oldest, limit=settings.NOTIFICATION_EMAIL_BATCH):
-        if sockets.socket_count(user_id=user.id):
-            continue  # the user is online: the notifications reached them live
-        if digest_send(user=user, cutoff=cutoff, oldest=oldest, now=now):
+    for user in users:
+        if user.id not in online and digest_send(user=user, cutoff=cutoff, oldest=oldest, now=now):
             sent += 1
     return sent
 
