@@ -156,7 +156,7 @@ def answer_accepted(*, post) -> None:
 
 def message_window(moment: datetime) -> str:
     """The start of the NOTIFICATION_EMAIL_DELAY_MINUTES window holding `moment` (UTC)."""
-    width = settings.NOTIFICATION_EMAIL_DELAY_MINUTES * 60
+    width = max(1, settings.NOTIFICATION_EMAIL_DELAY_MINUTES) * 60  # a delay of 0 still makes windows
     start = int(moment.timestamp()) // width * width
     return f"{datetime.fromtimestamp(start, tz=UTC):%Y-%m-%dT%H:%M:%SZ}"
 

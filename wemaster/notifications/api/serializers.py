@@ -1,9 +1,7 @@
 from wemaster.core import serializers
+from wemaster.core.pagination import BIGINT_MAX
 from wemaster.notifications.models import NotificationKind
 from wemaster.notifications.representation import notification_as_dict
-
-# PostgreSQL's bigint, the widest primary key: a larger id is a 400, never a database error.
-_ID_MAX = 2**63 - 1
 
 
 class NotificationSerializer(serializers.Serializer):
@@ -25,9 +23,9 @@ class NotificationListQuerySerializer(serializers.Serializer):
 
 
 class NotificationReadSerializer(serializers.Serializer):
-    id = serializers.IntegerField(min_value=1, max_value=_ID_MAX, required=False, help_text="Mark this one read")
+    id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX, required=False, help_text="Mark this one read")
     up_to = serializers.IntegerField(
-        min_value=1, max_value=_ID_MAX, required=False, help_text="Mark every one up to and including this id read"
+        min_value=1, max_value=BIGINT_MAX, required=False, help_text="Mark every one up to and including this id read"
     )
 
     def validate(self, attrs):
