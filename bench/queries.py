@@ -47,6 +47,7 @@ def main(manifest_path: str) -> None:
         (f"/api/v1/community/posts/{busy_post}/comments", student, "page_size"),
         ("/api/v1/community/feed", student, "page_size"),
         ("/api/v1/community/tags", student, "page_size"),
+        ("/api/v1/notifications", tutor, "page_size"),
     ]
     client = APIClient()
     counts, skipped = {}, []

@@ -427,6 +427,21 @@ def seed(*, scale: str, out: Path, progress, seed_value: int = 2026) -> dict:
             follows.append((ids.take("community_follow"), now, None, follower, tag_id))
     copy_rows("community_follow", ["id", "created_at", "followed_user_id", "follower_id", "tag_id"], follows)
 
+    # --- notifications: the star tutor's, one per booking as lesson_book makes them, the newest unread ---
+    booked = sorted(lessons, key=lambda row: row[9])
+    notification_rows = []
+    for index, row in enumerate(booked):
+        lesson_id, starts_at, booked_at, student_id = row[0], row[1], row[9], row[14]
+        payload = {"lesson": lesson_id, "starts_at": f"{starts_at:%Y-%m-%dT%H:%M:%SZ}", "student": student_id}
+        read_at = None if index >= len(booked) - 20 else booked_at
+        notification_rows.append((ids.take("notifications_notification"), star, "lesson_booked", f"lesson:{lesson_id}",
+                                  json.dumps(payload), booked_at, read_at, read_at))  # fmt: skip
+    copy_rows(
+        "notifications_notification",
+        ["id", "recipient_id", "kind", "cause_key", "payload", "created_at", "read_at", "emailed_at"],
+        notification_rows,
+    )
+
     # --- sequences, statistics ------------------------------------------------------------------
     sequence_tables = {"tp_subjects": "accounts_tutorprofile_subjects"}
     with connection.cursor() as cursor:
@@ -451,6 +466,7 @@ def seed(*, scale: str, out: Path, progress, seed_value: int = 2026) -> dict:
             "comments": len(comment_rows),
             "reactions": len(reaction_rows),
             "follows": len(follows),
+            "notifications": len(notification_rows),
         },
         "star_tutor": {"id": star_token_user, "token": tokens[star]},
         "heavy_user": {"id": heavy_user, "token": tokens[heavy_user], "history": size.big_conversation + extra},

@@ -28,6 +28,7 @@ from wemaster.core.cache import invalidate_tags
 from wemaster.core.cache.removals import mark_removed, unmark_removed
 from wemaster.core.errors import DomainError, NotFound, Throttled, ValidationFailed
 from wemaster.core.throttles import rate_limit_hit
+from wemaster.notifications import notify
 
 
 class ReplyDepthExceeded(DomainError):
@@ -286,6 +287,7 @@ def comment_create(*, post_id: int, author: User, body: str, parent_id: int | No
             if parent.parent_id is not None:
                 raise ReplyDepthExceeded()
         comment = Comment.objects.create(post=post, author=author, body=body, parent_id=parent_id)
+        notify.comment_created(post=post, comment=comment)
         _post_counters_bump(post=post, comments=+1)
         invalidate_tags(cache_tags.post_comments(post.id))
     return comment
@@ -361,6 +363,7 @@ def answer_accept(*, post_id: int, actor: User, comment_id: int | None) -> Post:
             raise ValidationFailed(fields={"comment": ["No such comment on this post."]})
         post.accepted_comment_id = comment_id
         post.save(update_fields=["accepted_comment", "updated_at"])
+        notify.answer_accepted(post=post)
         invalidate_tags(cache_tags.POSTS, cache_tags.post(post.id), cache_tags.post_comments(post.id))
     return post
 

@@ -54,6 +54,7 @@ from wemaster.ledger import services as ledger
 from wemaster.ledger.errors import DuplicateTransfer, InsufficientFunds
 from wemaster.ledger.locks import lock_accounts, retry_on_lock_conflict
 from wemaster.ledger.models import Account, AccountKind, TransferKind
+from wemaster.notifications import notify
 
 
 def earnings_tag(tutor_id: int) -> str:
@@ -548,6 +549,7 @@ def withdrawal_settle(
         withdrawal.failure_reason = (rejection or (record and record.failure_code) or "rejected")[:200]
         withdrawal.save(update_fields=["status", "failure_reason", "updated_at"])
         invalidate_tags(earnings_tag(withdrawal.tutor_id))
+        notify.payout_settled(withdrawal=withdrawal)
         return PayoutOutcome.FAILED
     if settlement == Settlement.MISMATCH:
         withdrawal.failure_reason = AMOUNT_MISMATCH
@@ -567,6 +569,7 @@ def withdrawal_settle(
     withdrawal.paid_at = timezone.now()
     withdrawal.save(update_fields=["status", "provider_reference", "failure_reason", "paid_at", "updated_at"])
     invalidate_tags(earnings_tag(withdrawal.tutor_id))
+    notify.payout_settled(withdrawal=withdrawal)
     return PayoutOutcome.PAID
 
 

@@ -12,6 +12,7 @@ from messaging.models import Conversation, ConversationKind, EventSequence, Memb
 from wemaster.accounts.models import User
 from wemaster.core.cache import invalidate_tags
 from wemaster.core.errors import NotFound, ValidationFailed
+from wemaster.notifications import notify
 
 
 class ConversationNotFound(NotFound):
@@ -171,6 +172,7 @@ def message_send(
         events.events_emit(
             user_ids=recipients, type=events.MESSAGE_CREATED, payload={"message": events.message_as_dict(message)}
         )
+        notify.message_received(message=message, recipient_ids=recipients)
         _invalidate_unread(recipients)
     return message, True
 

@@ -30,17 +30,23 @@ def _ttl() -> int:
     return 3 * settings.MESSAGING_WS_IDLE_TIMEOUT
 
 
-def _on_user_set(user_id: int, call, *, default):
-    """`call(redis, key)` on the user's socket set; `default` without Redis or when it fails."""
+def _on_redis(call, *, default, context: dict):
+    """`call(redis, key_of)` where `key_of(user_id)` names a user's socket set; `default`
+    without Redis or when it fails."""
     cache = caches["default"]
     client = getattr(cache, "client", None)
     if not hasattr(client, "get_client"):  # the in-process cache: nothing to count across processes
         return default
     try:
-        return call(client.get_client(write=True), cache.make_key(f"messaging:ws-sockets:{user_id}"))
+        return call(client.get_client(write=True), lambda user_id: cache.make_key(f"messaging:ws-sockets:{user_id}"))
     except _REDIS_ERRORS as exc:
-        logger.warning("websocket count skipped: redis unavailable", extra={"user_id": user_id, "error": repr(exc)})
+        logger.warning("websocket count skipped: redis unavailable", extra={**context, "error": repr(exc)})
         return default
+
+
+def _on_user_set(user_id: int, call, *, default):
+    """`call(redis, key)` on the user's socket set; `default` without Redis or when it fails."""
+    return _on_redis(lambda redis, key_of: call(redis, key_of(user_id)), default=default, context={"user_id": user_id})
 
 
 def _register(redis, key, channel_name: str) -> list[str]:
@@ -70,3 +76,19 @@ def sockets_keep_alive(*, user_id: int) -> None:
 def socket_count(*, user_id: int) -> int:
     """How many sockets of `user_id` are counted (0 without Redis)."""
     return _on_user_set(user_id, lambda redis, key: redis.zcard(key), default=0)
+
+
+def users_with_open_sockets(user_ids) -> set[int]:
+    """Which of `user_ids` have a counted socket, in one round trip (none without Redis: who
+    cannot be seen online is treated as offline)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return set()
+
+    def counted(redis, key_of) -> set[int]:
+        pipe = redis.pipeline(transaction=False)
+        for user_id in ids:
+            pipe.zcard(key_of(user_id))
+        return {user_id for user_id, count in zip(ids, pipe.execute(), strict=True) if count}
+
+    return _on_redis(counted, default=set(), context={"users": len(ids)})

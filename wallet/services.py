@@ -35,6 +35,7 @@ from wemaster.core.payments import (
 from wemaster.ledger import services as ledger
 from wemaster.ledger.locks import retry_on_lock_conflict
 from wemaster.ledger.models import AccountKind, TransferKind
+from wemaster.notifications import notify
 
 logger = logging.getLogger(__name__)
 
@@ -459,6 +460,7 @@ def _auto_reload_disable(*, wallet: Wallet, reason: str) -> None:
     wallet.auto_reload_enabled = False
     wallet.auto_reload_disabled_reason = reason
     wallet.save(update_fields=["auto_reload_enabled", "auto_reload_disabled_reason"])
+    notify.auto_reload_disabled(wallet=wallet)
 
 
 @retry_on_lock_conflict
@@ -469,6 +471,7 @@ def auto_reload_record_failure(*, wallet: Wallet, failure_code: str) -> Wallet:
     wallet = _lock_wallet(wallet)
     wallet.auto_reload_consecutive_failures += 1
     wallet.save(update_fields=["auto_reload_consecutive_failures"])
+    notify.auto_reload_failed(wallet=wallet, failure_code=failure_code)
     limit = settings.WALLET_AUTO_RELOAD_MAX_FAILURES
     if wallet.auto_reload_consecutive_failures >= limit:
         _auto_reload_disable(

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "messaging",
     "earnings",
     "wallet",
+    "wemaster.notifications",
 ]
 
 MIDDLEWARE = [
@@ -499,6 +500,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "earnings", "description": "Tutors' earnings, analytics, payout methods and withdrawals."},
         {"name": "messaging", "description": "Conversations, messages, read pointers and unread counts."},
         {"name": "community", "description": "Posts, comments, reactions, follows, feeds and tags."},
+        {"name": "notifications", "description": "What happened that concerns you: list, unread count, read, email."},
         {"name": "operations", "description": "Service checks for clients and load tests."},
     ],
     "SERVE_INCLUDE_SCHEMA": False,
@@ -706,6 +708,28 @@ CELERY_BEAT_SCHEDULE.update(
         "messaging-prune-events": {
             "task": "messaging.tasks.events_prune",
             "schedule": MESSAGING_EVENT_PRUNE_INTERVAL,
+        },
+    }
+)
+
+# --- notifications ------------------------------------------------------------------------------
+# Unread notifications of a user with no open socket are mailed (one digest per user and run)
+# once they are this old; the beat task runs this often and takes this many users per run.
+NOTIFICATION_EMAIL_DELAY_MINUTES = env.int("NOTIFICATION_EMAIL_DELAY_MINUTES", default=10)
+NOTIFICATION_EMAIL_EVERY_SECONDS = env.int("NOTIFICATION_EMAIL_EVERY_SECONDS", default=60)
+NOTIFICATION_EMAIL_BATCH = env.int("NOTIFICATION_EMAIL_BATCH", default=500)
+# Older notifications are never mailed (a user back after a long absence gets no stale digest).
+NOTIFICATION_EMAIL_MAX_AGE_HOURS = env.int("NOTIFICATION_EMAIL_MAX_AGE_HOURS", default=72)
+NOTIFICATION_EMAIL_MAX_PER_DIGEST = env.int("NOTIFICATION_EMAIL_MAX_PER_DIGEST", default=50)
+# The unsubscribe link of the digest, `{token}` filled in (e.g.
+# https://api.example.com/api/v1/notifications/unsubscribe?token={token}); without it the mail
+# names the API call.
+NOTIFICATION_UNSUBSCRIBE_URL = env.str("NOTIFICATION_UNSUBSCRIBE_URL", default="")
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "notifications-email-digests": {
+            "task": "wemaster.notifications.tasks.email_digests_send",
+            "schedule": NOTIFICATION_EMAIL_EVERY_SECONDS,
         },
     }
 )

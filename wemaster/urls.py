@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("earnings.api.urls")),
     path("", include("messaging.api.urls")),
     path("", include("community.api.urls")),
+    path("", include("wemaster.notifications.api.urls")),
 ]
 
 urlpatterns = [

@@ -119,6 +119,7 @@ LIST_DATA = {
     "community-feed": _feed,
     "community-tags": _posts,
     "conversation-list": _twice(matrix._conversations_of),
+    "notification-list": _twice(matrix._notifications_of),
     "message-list": _messages,
     "lesson-list": _lessons,
     "refund-request-list": _refund_requests,

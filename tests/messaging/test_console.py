@@ -7,6 +7,7 @@ def test_console_page_is_served_without_external_urls(api_client):
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="login-form"' in html and "/static/messaging/console.js" in html
+    assert 'id="notification-badge"' in html  # the unread notifications, kept live by notification.created
     assert "http://" not in html and "https://" not in html
     assert api_client.get("/static/messaging/console.js").status_code == 200
 

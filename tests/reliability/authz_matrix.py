@@ -5,6 +5,7 @@ call it before it ships. For routes with an object id, every method is either `p
 (another user gets 404 and nothing changes) or `shared` (with the reason another user may act).
 """
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from wemaster.accounts.sessions import token_create
 from wemaster.ledger import services as ledger
 from wemaster.ledger.models import AccountKind, TransferKind
 from wemaster.lessons import services as lessons
+from wemaster.notifications import services as notifications
 from wemaster.reviews import services as reviews
 
 ANYONE = frozenset({"student", "tutor", "staff"})
@@ -77,6 +79,16 @@ def _message(owner):
     kwargs = _conversation(owner)
     message, _ = messaging.message_send(sender=owner, conversation_id=kwargs["conversation_id"], body="Owner's message")
     return {**kwargs, "message_id": message.id}
+
+
+def _notifications_of(owner):
+    notification = notifications.notification_create(
+        recipient_id=owner.id,
+        kind="payout_paid",
+        cause_key=f"matrix:{uuid.uuid4().hex}",
+        payload={"withdrawal": 1, "amount": 2_000, "currency": settings.CURRENCY},
+    )
+    return {notification.id}
 
 
 def _conversations_of(owner):
@@ -252,6 +264,13 @@ MATRIX: dict[str, Entry] = {
     "conversation-read": Entry(setup=_message, private={"post": {"message_id": 1}}),
     "message-list": Entry(setup=_conversation, private={"get": None, "post": {"body": "intrusion"}}),
     "message-detail": Entry(setup=_message, private={"patch": {"body": "Taken over"}, "delete": None}),
+    # --- notifications: the recipient's alone; reading someone else's id is a 404
+    # (tests/notifications/test_api.py: the id is in the body, not the path) ---
+    "notification-list": Entry(own_rows=_notifications_of),
+    "notification-unread-count": Entry(),
+    "notification-read": Entry(),
+    "notification-settings": Entry(),
+    "notification-unsubscribe": Entry(public=frozenset({"get"})),  # the signed token names the user
     # --- lessons and refund requests: the student's and the tutor's; staff decide refunds and disputes ---
     "lesson-list": Entry(own_rows=_lessons_of),
     "lesson-detail": Entry(setup=_lesson, private={"get": None}),

@@ -28,7 +28,8 @@ BODY_METHODS = ("post", "put", "patch")
 FIELDS = (
     "title body kind tags parent comment reason user tag email password role display_name bio hourly_rate "
     "subjects token make_default is_default amount payment_method enabled threshold monthly_cap lesson tutor "
-    "subject starts_at duration_minutes payout_method participant_ids client_id message_id outcome note"
+    "subject starts_at duration_minutes payout_method participant_ids client_id message_id outcome note id up_to "
+    "lesson_booked messages"
 ).split()
 HUGE = 10**30
 

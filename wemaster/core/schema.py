@@ -38,6 +38,7 @@ TAG_BY_SEGMENT = {
     "earnings": "earnings",
     "conversations": "messaging",
     "community": "community",
+    "notifications": "notifications",
     "ping": "operations",
 }
 

@@ -11,6 +11,8 @@ to an earlier step once it holds a lock of a later one:
                                            accounts: booking's per-tutor guard; wallet: card settings)
     6. hold                               (this module: `lock_hold`)
     7. ledger accounts, ascending id      (this module: `lock_accounts`)
+    8. event sequences, ascending user id (messaging.events: every stored event, a cause's
+                                           notification included, so a money flow takes it last)
 
 Why this order is deadlock-free, and why this one. A deadlock is a cycle of transactions each
 waiting for a lock another holds; when every transaction acquires its locks along one total

@@ -52,6 +52,7 @@ from wemaster.lessons.errors import (
     TutorNotBookable,
 )
 from wemaster.lessons.models import DisputeOutcome, Lesson, LessonStatus, RefundRequest, RefundStatus
+from wemaster.notifications import notify
 from wemaster.reviews.services import review_hide_for_refund
 
 logger = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ def lesson_book(
         raise SlotTaken()
     wallet = ledger.student_wallet_account(student=student, currency=profile.currency)
     hold = ledger.hold_create(account=wallet, amount=price, reference=f"lesson-hold:{uuid.uuid4().hex}")
-    return Lesson.objects.create(
+    lesson = Lesson.objects.create(
         student=student,
         tutor_id=tutor_id,
         subject_id=profile.subject_id,
@@ -130,6 +131,8 @@ def lesson_book(
         price=price,
         hold=hold,
     )
+    notify.lesson_booked(lesson=lesson)
+    return lesson
 
 
 def _lock_tutor_profile(*, tutor_id: int, subject: str) -> TutorProfile | None:
@@ -239,6 +242,7 @@ def lesson_complete(*, lesson_id: int, actor, at: datetime | None = None) -> Les
         )
     _charge_lesson(lesson=lesson, at=at)
     lesson.save(update_fields=["status", "commission", "completed_at", "updated_at"])
+    notify.lesson_completed(lesson=lesson, actor=actor)
     return lesson
 
 
@@ -282,6 +286,7 @@ def lesson_cancel(*, lesson_id: int, actor, at: datetime | None = None) -> Lesso
     lesson.cancellation_fee = fee
     lesson.cancelled_at = at
     lesson.save(update_fields=["status", "commission", "cancellation_fee", "cancelled_at", "updated_at"])
+    notify.lesson_cancelled(lesson=lesson, actor=actor)
     return lesson
 
 
@@ -313,6 +318,7 @@ def lesson_report_problem(*, lesson_id: int, student, reason: str, at: datetime 
     lesson.problem_reason = reason
     lesson.reported_at = at
     lesson.save(update_fields=["status", "problem_reason", "reported_at", "updated_at"])
+    notify.lesson_problem_reported(lesson=lesson)
     return lesson
 
 
@@ -402,11 +408,13 @@ def refund_request_create(*, student, lesson_id: int, reason: str) -> RefundRequ
         raise RefundNotAllowed()
     try:
         with transaction.atomic():
-            return RefundRequest.objects.create(
+            refund = RefundRequest.objects.create(
                 lesson=lesson, student=student, reason=reason.strip(), amount=lesson.price, currency=lesson.currency
             )
     except IntegrityError as exc:
         raise RefundAlreadyRequested() from exc
+    notify.refund_requested(refund=refund)
+    return refund
 
 
 def _lock_refund_for_decision(*, refund_request_id: int, staff) -> tuple[RefundRequest, Lesson]:
@@ -463,6 +471,7 @@ def refund_request_approve(*, refund_request_id: int, staff, at: datetime | None
     refund.decided_by = staff
     refund.decided_at = at
     refund.save()
+    notify.refund_decided(refund=refund, lesson=lesson)
     return refund
 
 
@@ -473,9 +482,10 @@ def refund_request_reject(*, refund_request_id: int, staff, at: datetime | None 
 
     Raises NotFound, ConflictOfInterest (staff is the lesson's student or tutor), RefundAlreadyDecided.
     """
-    refund, _ = _lock_refund_for_decision(refund_request_id=refund_request_id, staff=staff)
+    refund, lesson = _lock_refund_for_decision(refund_request_id=refund_request_id, staff=staff)
     refund.status = RefundStatus.REJECTED
     refund.decided_by = staff
     refund.decided_at = at or timezone.now()
     refund.save(update_fields=["status", "decided_by", "decided_at"])
+    notify.refund_decided(refund=refund, lesson=lesson)
     return refund

@@ -13,6 +13,8 @@ const state = {
   lastTypingSent: 0,
   typingTimer: null,
   pingTimer: null,
+  notifications: new Map(),  // id -> notification, as GET /notifications and notification.created show it
+  unreadNotifications: 0,
 };
 
 // The server closes a connection silent for MESSAGING_WS_IDLE_TIMEOUT (300 s by default).
@@ -125,6 +127,52 @@ async function loadConversations() {
   renderConversations();
 }
 
+function renderNotifications() {
+  const badge = $("notification-badge");
+  badge.hidden = state.unreadNotifications === 0;
+  badge.textContent = String(state.unreadNotifications);
+  const list = $("notifications");
+  list.replaceChildren();
+  const newest = [...state.notifications.values()].sort((a, b) => b.id - a.id);
+  for (const notification of newest) {
+    const item = document.createElement("li");
+    item.dataset.notification = notification.id;
+    item.className = notification.read_at ? "" : "unread";
+    const when = document.createElement("time");
+    when.dateTime = notification.created_at;
+    when.textContent = new Date(notification.created_at).toLocaleString();
+    item.append(document.createTextNode(notification.text), when);
+    list.append(item);
+  }
+}
+
+async function loadNotifications() {
+  const [page, count] = await Promise.all([
+    api("GET", "notifications?page_size=20"),
+    api("GET", "notifications/unread-count"),
+  ]);
+  state.notifications = new Map(page.results.map((n) => [n.id, n]));
+  state.unreadNotifications = count.unread;
+  renderNotifications();
+}
+
+function notificationCreated(notification) {
+  // A replay after a reconnect may repeat one the list already holds: count it once.
+  if (!state.notifications.has(notification.id) && !notification.read_at) state.unreadNotifications += 1;
+  state.notifications.set(notification.id, notification);
+  renderNotifications();
+}
+
+async function readAllNotifications() {
+  const newest = Math.max(0, ...state.notifications.keys());
+  if (!newest) return;
+  const { unread } = await api("POST", "notifications/read", { up_to: newest });
+  const now = new Date().toISOString();
+  for (const notification of state.notifications.values()) notification.read_at ??= now;
+  state.unreadNotifications = unread;
+  renderNotifications();
+}
+
 function handleEvent(event) {
   if (event.event_id) {
     state.lastEventId = Math.max(state.lastEventId, event.event_id);
@@ -158,6 +206,8 @@ function handleEvent(event) {
       conversation.unread_count = 0;
       renderConversations();
     }
+  } else if (event.type === "notification.created") {
+    notificationCreated(event.notification);
   } else if (event.type === "error") {
     $("send-error").textContent = event.detail || event.code;
   }
@@ -199,9 +249,10 @@ async function start() {
   state.me = await api("GET", "me");
   $("whoami").textContent = `${state.me.display_name} (#${state.me.id})`;
   $("logout").hidden = false;
+  $("notifications-button").hidden = false;
   $("login-view").hidden = true;
   $("chat-view").hidden = false;
-  await loadConversations();
+  await Promise.all([loadConversations(), loadNotifications()]);
   connect();
 }
 
@@ -225,6 +276,16 @@ $("logout").addEventListener("click", () => {
   state.token = null;
   if (state.socket) state.socket.close();
   location.reload();
+});
+
+$("notifications-button").addEventListener("click", () => {
+  const panel = $("notifications-panel");
+  panel.hidden = !panel.hidden;
+  $("notifications-button").setAttribute("aria-expanded", String(!panel.hidden));
+});
+
+$("notifications-read-all").addEventListener("click", () => {
+  readAllNotifications().catch((error) => { $("send-error").textContent = error.message; });
 });
 
 $("send-form").addEventListener("submit", async (event) => {
