@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "wemaster.accounts",
     "wemaster.ledger",
     "wemaster.lessons",
+    "wemaster.scheduling",
     "community",
     "messaging",
     "earnings",
@@ -663,6 +664,19 @@ LESSONS_PROBLEM_REPORT_WINDOW_HOURS = env.int("LESSONS_PROBLEM_REPORT_WINDOW_HOU
 # problem-report window has closed: the delay is max(this, LESSONS_PROBLEM_REPORT_WINDOW_HOURS).
 LESSONS_AUTO_COMPLETE_AFTER_HOURS = env.int("LESSONS_AUTO_COMPLETE_AFTER_HOURS", default=24)
 LESSONS_AUTO_COMPLETE_BATCH_SIZE = env.int("LESSONS_AUTO_COMPLETE_BATCH_SIZE", default=200)
+
+# Tutor availability and bookable slots (wemaster.scheduling). Slot starts, and the times of
+# availability windows, lie on a SLOT_STEP_MINUTES grid; a slot keeps LESSON_BUFFER_MINUTES away
+# from the tutor's booked lessons; one slots request spans at most SLOTS_MAX_RANGE_DAYS.
+SLOT_STEP_MINUTES = env.int("SLOT_STEP_MINUTES", default=30)
+LESSON_BUFFER_MINUTES = env.int("LESSON_BUFFER_MINUTES", default=10)
+SLOTS_MAX_RANGE_DAYS = env.int("SLOTS_MAX_RANGE_DAYS", default=31)
+SLOTS_DEFAULT_RANGE_DAYS = env.int("SLOTS_DEFAULT_RANGE_DAYS", default=7)
+SLOTS_CACHE_TTL_SECONDS = env.int("SLOTS_CACHE_TTL_SECONDS", default=300)
+# Slot ranges are request input: at most this many cached slot lists live in Redis.
+SLOTS_CACHE_MAX_KEYS = env.int("SLOTS_CACHE_MAX_KEYS", default=20_000)
+AVAILABILITY_MAX_WINDOWS = env.int("AVAILABILITY_MAX_WINDOWS", default=50)
+AVAILABILITY_MAX_EXCEPTIONS = env.int("AVAILABILITY_MAX_EXCEPTIONS", default=200)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
         "DisputeOutcomeEnum": "wemaster.lessons.models.DisputeOutcome",

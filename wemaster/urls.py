@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("wemaster.accounts.api.urls")),
     path("", include("wallet.api.urls")),
     path("", include("wemaster.lessons.api.urls")),
+    path("", include("wemaster.scheduling.api.urls")),
     path("", include("earnings.api.urls")),
     path("", include("messaging.api.urls")),
     path("", include("community.api.urls")),
