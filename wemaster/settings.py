@@ -63,9 +63,9 @@ INSTALLED_APPS = [
     "cachalot",
     "wemaster.core",
     "wemaster.accounts",
+    "wemaster.scheduling",  # before lessons: seed_demo books inside availability
     "wemaster.ledger",
     "wemaster.lessons",
-    "wemaster.scheduling",
     "community",
     "messaging",
     "earnings",

@@ -8,7 +8,7 @@ from tests.accounts.factories import StaffFactory, StudentFactory, TutorFactory
 from tests.reliability.authz_matrix import MATRIX
 
 ROUTES = {route.name: route for route in api_routes()}
-SNAPSHOT_APPS = ("accounts", "core", "ledger", "lessons", "community", "messaging", "earnings", "wallet")
+SNAPSHOT_APPS = ("accounts", "core", "ledger", "lessons", "scheduling", "community", "messaging", "earnings", "wallet")
 
 
 def make_user(role: str):

@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 
 from wemaster.core import serializers
 from wemaster.core.errors import ValidationFailed
@@ -14,6 +15,7 @@ WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 CLOCK = re.compile(r"^(?P<hours>\d{2}):(?P<minutes>\d{2})$")
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}$", "example": "09:30"})
 class LocalTimeField(serializers.Field):
     """A local time "HH:MM" from 00:00 to 24:00 (the end of the day), held as minutes after midnight."""
 
@@ -46,13 +48,13 @@ class WeekdayField(serializers.ChoiceField):
         return WEEKDAYS[value]
 
 
-class WindowSerializer(serializers.Serializer):
+class AvailabilityWindowSerializer(serializers.Serializer):
     weekday = WeekdayField()
     start = LocalTimeField(source="start_minute")
     end = LocalTimeField(source="end_minute")
 
 
-class ExceptionSerializer(serializers.Serializer):
+class AvailabilityExceptionSerializer(serializers.Serializer):
     date = serializers.DateField()
     kind = serializers.ChoiceField(choices=ExceptionKind.values)
     start = LocalTimeField(source="start_minute", required=False, allow_null=True, default=None)
@@ -63,8 +65,8 @@ class AvailabilitySerializer(serializers.Serializer):
     """The whole set, as PUT takes it and GET returns it (GET adds the tutor's `timezone`)."""
 
     timezone = serializers.CharField(read_only=True, help_text="The tutor profile's zone; change it with PATCH /me.")
-    windows = WindowSerializer(many=True, allow_empty=True)
-    exceptions = ExceptionSerializer(many=True, allow_empty=True)
+    windows = AvailabilityWindowSerializer(many=True, allow_empty=True)
+    exceptions = AvailabilityExceptionSerializer(many=True, allow_empty=True)
 
 
 class SlotsQuerySerializer(serializers.Serializer):
