@@ -3,7 +3,8 @@ from django.conf import settings
 
 from wemaster.accounts.models import Role, TutorProfile, User
 from wemaster.accounts.services import subjects_resolve
-from wemaster.scheduling.services import WindowSpec, availability_replace
+from wemaster.scheduling.services import availability_replace
+from wemaster.scheduling.slots import Window
 
 PASSWORD = "correct-horse-battery-staple"
 # What a factory tutor teaches unless told otherwise: with the rate, it makes the tutor bookable.
@@ -65,7 +66,7 @@ class TutorFactory(UserFactory):
 
 def always_available(tutor) -> None:
     """Give `tutor` every hour of every day (replacing any availability they had)."""
-    availability_replace(tutor=tutor, windows=[WindowSpec(day, 0, 24 * 60) for day in range(7)], exceptions=[])
+    availability_replace(tutor=tutor, windows=[Window(day, 0, 24 * 60) for day in range(7)], exceptions=[])
 
 
 def token_for(user, name: str = "tests") -> str:

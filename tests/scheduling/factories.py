@@ -1,4 +1,5 @@
-from wemaster.scheduling.services import ExceptionSpec, WindowSpec, availability_replace
+from wemaster.scheduling.services import availability_replace
+from wemaster.scheduling.slots import DatedException, Window
 
 BERLIN = "Europe/Berlin"
 
@@ -15,6 +16,6 @@ def set_availability(tutor, *, windows=(), exceptions=(), timezone: str = BERLIN
     profile.save(update_fields=["timezone"])
     availability_replace(
         tutor=tutor,
-        windows=[WindowSpec(day, hhmm(start), hhmm(end)) for day, start, end in windows],
-        exceptions=[ExceptionSpec(day, kind, *(hhmm(clock) for clock in clocks)) for day, kind, *clocks in exceptions],
+        windows=[Window(day, hhmm(start), hhmm(end)) for day, start, end in windows],
+        exceptions=[DatedException(day, kind, *(hhmm(clock) for clock in clocks)) for day, kind, *clocks in exceptions],
     )

@@ -145,6 +145,8 @@ def test_no_availability_no_slots(api_client, db):
         ("duration=50", "duration"),
         ("duration=0", "duration"),
         ("duration=99999999999999999999", "duration"),
+        ("from=9999-12-31T00:00:00Z", "from"),
+        ("from=0001-01-01T00:00:00Z&to=0001-01-02T00:00:00Z", "from"),
     ],
 )
 def test_bad_ranges_and_durations_are_400(api_client, monday_tutor, query, field):
@@ -210,3 +212,16 @@ def test_a_zone_change_reaches_the_cached_list(
         )
     assert response.status_code == 200, response.content
     assert starts(api_client.get(url(monday_tutor.id, day)))[0] == "00:00"  # Monday 08:00 in Tokyo is Sunday 23:00 UTC
+
+
+def test_ranges_within_one_grid_step_share_a_cached_entry(
+    api_client, monday_tutor, settings, django_assert_num_queries
+):
+    """The cached range is widened to the slot grid (so `from` defaulting to now reuses an entry
+    for up to a step); the answer keeps to the range asked for."""
+    settings.CACHALOT_ENABLED = False
+    day = next_monday()
+    with django_assert_num_queries(1):
+        assert starts(api_client.get(url(monday_tutor.id, day, start="08:10", days=1)))[0] == "08:30"
+    with django_assert_num_queries(0):
+        assert starts(api_client.get(url(monday_tutor.id, day, start="08:20", days=1)))[0] == "08:30"

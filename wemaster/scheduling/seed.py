@@ -11,13 +11,14 @@ from django.utils import timezone
 from wemaster.accounts.models import User
 from wemaster.accounts.seed import DEMO_DOMAIN, DEMO_TUTORS, demo_email
 from wemaster.scheduling.models import AvailabilityWindow, ExceptionKind
-from wemaster.scheduling.services import ExceptionSpec, WindowSpec, availability_replace
+from wemaster.scheduling.services import availability_replace
+from wemaster.scheduling.slots import DatedException, Window
 
 HOUR = 60
 WEEK = [
-    *(WindowSpec(weekday, 8 * HOUR, 20 * HOUR) for weekday in range(5)),
-    WindowSpec(5, 9 * HOUR, 13 * HOUR),
-    WindowSpec(6, 14 * HOUR, 18 * HOUR),
+    *(Window(weekday, 8 * HOUR, 20 * HOUR) for weekday in range(5)),
+    Window(5, 9 * HOUR, 13 * HOUR),
+    Window(6, 14 * HOUR, 18 * HOUR),
 ]
 
 
@@ -31,8 +32,8 @@ def seed_demo(*, scale: int, progress) -> list[tuple[str, str, str]]:
         today = timezone.now().astimezone(ZoneInfo(tutor.tutor_profile.timezone)).date()
         sunday_after_next = today + timedelta(days=13 - today.weekday())
         exceptions = [
-            ExceptionSpec(today + timedelta(days=10), ExceptionKind.UNAVAILABLE),
-            ExceptionSpec(sunday_after_next, ExceptionKind.AVAILABLE, 9 * HOUR, 12 * HOUR),
+            DatedException(today + timedelta(days=10), ExceptionKind.UNAVAILABLE),
+            DatedException(sunday_after_next, ExceptionKind.AVAILABLE, 9 * HOUR, 12 * HOUR),
         ]
         availability_replace(tutor=tutor, windows=WEEK, exceptions=exceptions)
     return []

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import OuterRef
 from django.db.models.functions import JSONObject
 
@@ -15,11 +14,13 @@ from wemaster.accounts.models import TutorProfile
 from wemaster.core.cache import get_or_compute
 from wemaster.core.cache.keys import params_key
 from wemaster.core.errors import NotFound
+from wemaster.core.expressions import JSONRows
 from wemaster.lessons.models import OCCUPYING, Lesson
 from wemaster.scheduling import slots
 from wemaster.scheduling.models import AvailabilityException, AvailabilityWindow
 
 FAMILY = "tutor_slots"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def tutor_slots_tag(tutor_id: int) -> str:
@@ -36,16 +37,17 @@ def availability_of(*, tutor) -> tuple[list[AvailabilityWindow], list[Availabili
 def availability_annotations(*, start: datetime, end: datetime) -> dict:
     """Annotations for a TutorProfile query: the tutor's windows and the exceptions dated near
     [start, end) (a local date is at most a day off the UTC one), as JSON arrays, so availability
-    costs no query of its own. `availability_from` reads them back."""
+    costs no query of its own. `availability_from` reads them back. (Two days of margin: the
+    computation also reads the local date before the first.)"""
     windows = AvailabilityWindow.objects.filter(tutor_id=OuterRef("user_id")).values(
         json=JSONObject(weekday="weekday", start="start_minute", end="end_minute")
     )
     exceptions = AvailabilityException.objects.filter(
         tutor_id=OuterRef("user_id"),
-        date__gte=start.astimezone(UTC).date() - timedelta(days=1),
-        date__lte=end.astimezone(UTC).date() + timedelta(days=1),
+        date__gte=start.astimezone(UTC).date() - timedelta(days=2),
+        date__lte=end.astimezone(UTC).date() + timedelta(days=2),
     ).values(json=JSONObject(date="date", kind="kind", start="start_minute", end="end_minute"))
-    return {"availability_windows": ArraySubquery(windows), "availability_exceptions": ArraySubquery(exceptions)}
+    return {"availability_windows": JSONRows(windows), "availability_exceptions": JSONRows(exceptions)}
 
 
 def availability_from(*, timezone: str, windows: list[dict], exceptions: list[dict]) -> slots.Availability:
@@ -61,6 +63,12 @@ def availability_from(*, timezone: str, windows: list[dict], exceptions: list[di
     )
 
 
+def _instant(text: str) -> datetime:
+    """A timestamp out of a JSON row: with its offset on PostgreSQL, naive UTC on SQLite."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class Slots:
     timezone: str
@@ -74,7 +82,7 @@ def _buffer() -> timedelta:
 def slots_compute(*, tutor_id: int, start: datetime, end: datetime, duration_minutes: int) -> dict | None:
     """Bookable starts in [start, end) for a lesson of `duration_minutes`, as epoch seconds, with
     the tutor's zone; None when the id is not a bookable tutor. One query: the profile, its
-    availability and the booked lessons that could touch the range, as arrays of one row."""
+    availability and the booked lessons that could touch the range, as JSON arrays of one row."""
     duration = timedelta(minutes=duration_minutes)
     reach = end + duration
     booked = Lesson.objects.filter(
@@ -86,7 +94,7 @@ def slots_compute(*, tutor_id: int, start: datetime, end: datetime, duration_min
     row = (
         TutorProfile.objects.bookable()
         .filter(user_id=tutor_id)
-        .annotate(**availability_annotations(start=start, end=reach), booked=ArraySubquery(booked))
+        .annotate(**availability_annotations(start=start, end=reach), booked=JSONRows(booked))
         .values("timezone", "availability_windows", "availability_exceptions", "booked")
         .first()
     )
@@ -95,9 +103,7 @@ def slots_compute(*, tutor_id: int, start: datetime, end: datetime, duration_min
     availability = availability_from(
         timezone=row["timezone"], windows=row["availability_windows"], exceptions=row["availability_exceptions"]
     )
-    busy = [
-        (datetime.fromisoformat(lesson["start"]), datetime.fromisoformat(lesson["end"])) for lesson in row["booked"]
-    ]
+    busy = [(_instant(lesson["start"]), _instant(lesson["end"])) for lesson in row["booked"]]
     starts = slots.bookable_starts(
         slots.available_intervals(availability, start=start, end=reach),
         busy,
@@ -110,16 +116,25 @@ def slots_compute(*, tutor_id: int, start: datetime, end: datetime, duration_min
     return {"timezone": row["timezone"], "starts": [int(moment.timestamp()) for moment in starts]}
 
 
+def _on_grid(moment: datetime, *, up: bool) -> datetime:
+    """`moment` moved down (or up) to a whole SLOT_STEP_MINUTES in UTC."""
+    step = timedelta(minutes=settings.SLOT_STEP_MINUTES)
+    since_epoch = moment.astimezone(UTC) - EPOCH
+    steps = -(-since_epoch // step) if up else since_epoch // step
+    return EPOCH + steps * step
+
+
 def tutor_slots(*, tutor_id: int, start: datetime, end: datetime, duration_minutes: int, now: datetime) -> Slots:
     """The bookable starts of a listed tutor in [start, end) that are still in the future.
-    The list is cached per tutor and range (what is past is dropped after the cache, so an entry
-    never goes stale by the clock alone). Raises NotFound for an id that is not a bookable tutor."""
-    key = params_key(
-        f"{FAMILY}:{tutor_id}", start=start.astimezone(UTC), end=end.astimezone(UTC), duration=duration_minutes
-    )
+    The list is cached per tutor and range, the range widened to the slot grid so that requests
+    a few seconds apart (`from` defaults to now) share an entry; what is past or outside the range
+    is dropped after the cache, so an entry never goes stale by the clock alone.
+    Raises NotFound for an id that is not a bookable tutor."""
+    wide_start, wide_end = _on_grid(start, up=False), _on_grid(end, up=True)
+    key = params_key(f"{FAMILY}:{tutor_id}", start=wide_start, end=wide_end, duration=duration_minutes)
     value = get_or_compute(
         key,
-        lambda: slots_compute(tutor_id=tutor_id, start=start, end=end, duration_minutes=duration_minutes),
+        lambda: slots_compute(tutor_id=tutor_id, start=wide_start, end=wide_end, duration_minutes=duration_minutes),
         tags=[tutor_slots_tag(tutor_id)],
         ttl=settings.SLOTS_CACHE_TTL_SECONDS,
         family=FAMILY,
@@ -128,8 +143,12 @@ def tutor_slots(*, tutor_id: int, start: datetime, end: datetime, duration_minut
     )
     if value is None:
         raise NotFound("Tutor not found.")
-    cutoff = now.timestamp()
+    lowest, highest, current = start.timestamp(), end.timestamp(), now.timestamp()
     return Slots(
         timezone=value["timezone"],
-        starts=[datetime.fromtimestamp(epoch, tz=UTC) for epoch in value["starts"] if epoch > cutoff],
+        starts=[
+            datetime.fromtimestamp(epoch, tz=UTC)
+            for epoch in value["starts"]
+            if lowest <= epoch < highest and epoch > current
+        ],
     )

@@ -2,11 +2,12 @@
 
 availability_replace    the tutor's whole set (windows + exceptions), atomically
 availability_check      a booking's start and end lie inside the tutor's availability
+Windows and exceptions come in as `slots.Window` and `slots.DatedException` (minutes after
+local midnight), the shapes the slot computation reads.
 tutor_slots_changed     cached slot lists of a tutor are stale once the transaction commits
 """
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -24,22 +25,7 @@ from wemaster.scheduling.models import (
     Weekday,
 )
 from wemaster.scheduling.selectors import availability_from, tutor_slots_tag
-from wemaster.scheduling.slots import clock
-
-
-@dataclass(frozen=True)
-class WindowSpec:
-    weekday: int
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class ExceptionSpec:
-    date: date
-    kind: str
-    start: int | None = None
-    end: int | None = None
+from wemaster.scheduling.slots import DatedException, Window, clock
 
 
 def tutor_slots_changed(*, tutor_id: int) -> None:
@@ -58,7 +44,7 @@ def _check_minutes(field: str, index: int, start: int, end: int) -> str | None:
     return None
 
 
-def _window_errors(windows: list[WindowSpec]) -> list[str]:
+def _window_errors(windows: list[Window]) -> list[str]:
     errors = [
         error
         for index, window in enumerate(windows)
@@ -77,7 +63,7 @@ def _window_errors(windows: list[WindowSpec]) -> list[str]:
     ]
 
 
-def _exception_errors(exceptions: list[ExceptionSpec]) -> list[str]:
+def _exception_errors(exceptions: list[DatedException]) -> list[str]:
     errors = []
     for index, exception in enumerate(exceptions):
         if exception.start is None and exception.end is None:
@@ -93,7 +79,7 @@ def _exception_errors(exceptions: list[ExceptionSpec]) -> list[str]:
 
 
 @transaction.atomic
-def availability_replace(*, tutor, windows: list[WindowSpec], exceptions: list[ExceptionSpec]) -> None:
+def availability_replace(*, tutor, windows: list[Window], exceptions: list[DatedException]) -> None:
     """Replace the tutor's whole availability: weekly windows (on the SLOT_STEP_MINUTES grid, end
     after start, none overlapping another of its weekday) and dated exceptions. The tutor's
     profile row is locked first, as booking locks it, so a booking sees the old set or the new one,

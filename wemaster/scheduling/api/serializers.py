@@ -1,5 +1,5 @@
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -11,6 +11,8 @@ from wemaster.lessons.services import check_duration
 from wemaster.scheduling.models import MINUTES_PER_DAY, ExceptionKind
 from wemaster.scheduling.slots import clock
 
+# Bounds on `from` and `to`, far from the limits of Python's datetime (ranges are added to them).
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 CLOCK = re.compile(r"^(?P<hours>\d{2}):(?P<minutes>\d{2})$")
 
@@ -84,6 +86,13 @@ class SlotsQuerySerializer(serializers.Serializer):
         except ValidationFailed as exc:
             raise serializers.ValidationError(exc.fields["duration"]) from exc
         return value
+
+    def _within_years(self, value):
+        if not EARLIEST <= value < LATEST:
+            raise serializers.ValidationError(f"A time from {EARLIEST.year} to {LATEST.year - 1}.")
+        return value
+
+    validate_from = validate_to = _within_years
 
     def validate(self, attrs):
         start = attrs.get("from") or timezone.now()

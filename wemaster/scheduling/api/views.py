@@ -1,24 +1,23 @@
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from earnings.api.permissions import IsTutor as TutorRole
 from wemaster.core.schema import ErrorSerializer
 from wemaster.scheduling import selectors, services
 from wemaster.scheduling.api.serializers import AvailabilitySerializer, SlotsQuerySerializer, SlotsSerializer
+from wemaster.scheduling.slots import DatedException, Window
 
 TAGS = ["scheduling"]
 
 
-class IsTutor(BasePermission):
+class IsTutor(TutorRole):
     """Availability is the tutors' own: any other role gets 403 `permission_denied`."""
 
     message = "Only tutors have availability."
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.is_tutor)
 
 
 def _availability_body(tutor) -> dict:
@@ -53,11 +52,10 @@ class MyAvailabilityView(APIView):
         services.availability_replace(
             tutor=request.user,
             windows=[
-                services.WindowSpec(weekday=w["weekday"], start=w["start_minute"], end=w["end_minute"])
-                for w in values["windows"]
+                Window(weekday=w["weekday"], start=w["start_minute"], end=w["end_minute"]) for w in values["windows"]
             ],
             exceptions=[
-                services.ExceptionSpec(date=e["date"], kind=e["kind"], start=e["start_minute"], end=e["end_minute"])
+                DatedException(date=e["date"], kind=e["kind"], start=e["start_minute"], end=e["end_minute"])
                 for e in values["exceptions"]
             ],
         )
