@@ -3,16 +3,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.lessons.test_seed import no_progress
 from wemaster.accounts.models import User
 from wemaster.accounts.seed import DEMO_TUTORS, demo_email
 from wemaster.accounts.seed import seed_demo as seed_accounts
 from wemaster.scheduling import selectors
 from wemaster.scheduling.models import AvailabilityException, AvailabilityWindow
 from wemaster.scheduling.seed import seed_demo as seed_availability
-
-
-def no_progress(iterable, **kwargs):
-    return iterable
 
 
 @pytest.mark.django_db

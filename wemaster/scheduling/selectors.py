@@ -138,7 +138,7 @@ def tutor_slots(*, tutor_id: int, start: datetime, end: datetime, duration_minut
         tags=[tutor_slots_tag(tutor_id)],
         ttl=settings.SLOTS_CACHE_TTL_SECONDS,
         family=FAMILY,
-        distinct_keys=settings.SLOTS_CACHE_MAX_KEYS,
+        distinct_keys=settings.CACHE_PARAM_KEYS_PER_FAMILY,  # ranges are request input
         store_if=lambda computed: computed is not None,
     )
     if value is None:

@@ -2,9 +2,10 @@
 
 availability_replace    the tutor's whole set (windows + exceptions), atomically
 availability_check      a booking's start and end lie inside the tutor's availability
+tutor_slots_changed     cached slot lists of a tutor are stale once the transaction commits
+
 Windows and exceptions come in as `slots.Window` and `slots.DatedException` (minutes after
 local midnight), the shapes the slot computation reads.
-tutor_slots_changed     cached slot lists of a tutor are stale once the transaction commits
 """
 
 from datetime import datetime
