@@ -157,6 +157,13 @@ def seed(*, scale: str, out: Path, progress, seed_value: int = 2026) -> dict:
         ["id", "tutorprofile_id", "subject_id"],
         ((ids.take("tp_subjects"), t, s) for t in tutor_ids for s in tutor_subjects[t]),
     )
+    # Every tutor is available all week (a tutor without availability cannot be booked): the
+    # booking workload picks its times at random.
+    copy_rows(
+        "scheduling_availabilitywindow",
+        ["id", "tutor_id", "weekday", "start_minute", "end_minute"],
+        ((ids.take("scheduling_availabilitywindow"), t, day, 0, 24 * 60) for t in tutor_ids for day in range(7)),
+    )
 
     # --- ledger: top-ups, one star tutor's 10,000 completed lessons, clearances ----------------
     star = tutor_ids[0]

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "cachalot",
     "wemaster.core",
     "wemaster.accounts",
+    "wemaster.scheduling",  # before lessons: seed_demo books inside availability
     "wemaster.ledger",
     "wemaster.lessons",
     "wemaster.reviews",
@@ -671,6 +672,16 @@ LESSONS_AUTO_COMPLETE_BATCH_SIZE = env.int("LESSONS_AUTO_COMPLETE_BATCH_SIZE", d
 REVIEWS_EDIT_WINDOW_DAYS = env.int("REVIEWS_EDIT_WINDOW_DAYS", default=7)
 # How long a tutor's first page of reviews is cached (each review change invalidates it on commit).
 REVIEWS_LIST_TTL = env.int("REVIEWS_LIST_TTL", default=300)
+# Tutor availability and bookable slots (wemaster.scheduling). Slot starts, and the times of
+# availability windows, lie on a SLOT_STEP_MINUTES grid; a slot keeps LESSON_BUFFER_MINUTES away
+# from the tutor's booked lessons; one slots request spans at most SLOTS_MAX_RANGE_DAYS.
+SLOT_STEP_MINUTES = env.int("SLOT_STEP_MINUTES", default=30)
+LESSON_BUFFER_MINUTES = env.int("LESSON_BUFFER_MINUTES", default=10)
+SLOTS_MAX_RANGE_DAYS = env.int("SLOTS_MAX_RANGE_DAYS", default=31)
+SLOTS_DEFAULT_RANGE_DAYS = env.int("SLOTS_DEFAULT_RANGE_DAYS", default=7)
+SLOTS_CACHE_TTL_SECONDS = env.int("SLOTS_CACHE_TTL_SECONDS", default=300)
+AVAILABILITY_MAX_WINDOWS = env.int("AVAILABILITY_MAX_WINDOWS", default=50)
+AVAILABILITY_MAX_EXCEPTIONS = env.int("AVAILABILITY_MAX_EXCEPTIONS", default=200)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
         "DisputeOutcomeEnum": "wemaster.lessons.models.DisputeOutcome",

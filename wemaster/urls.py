@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("wallet.api.urls")),
     path("", include("wemaster.lessons.api.urls")),
     path("", include("wemaster.reviews.api.urls")),
+    path("", include("wemaster.scheduling.api.urls")),
     path("", include("earnings.api.urls")),
     path("", include("messaging.api.urls")),
     path("", include("community.api.urls")),

@@ -3,6 +3,8 @@ from django.conf import settings
 
 from wemaster.accounts.models import Role, TutorProfile, User
 from wemaster.accounts.services import subjects_resolve
+from wemaster.scheduling.services import availability_replace
+from wemaster.scheduling.slots import Window
 
 PASSWORD = "correct-horse-battery-staple"
 # What a factory tutor teaches unless told otherwise: with the rate, it makes the tutor bookable.
@@ -35,7 +37,8 @@ class StaffFactory(UserFactory):
 
 
 class TutorProfileFactory(factory.django.DjangoModelFactory):
-    """A bookable profile: a rate and DEFAULT_SUBJECTS (`profile__subjects=[]` for none)."""
+    """A bookable profile: a rate, DEFAULT_SUBJECTS (`profile__subjects=[]` for none) and an
+    always-available week (`profile__availability=False` for none: then not bookable at all)."""
 
     class Meta:
         model = TutorProfile
@@ -50,10 +53,20 @@ class TutorProfileFactory(factory.django.DjangoModelFactory):
         if create and names:
             obj.subjects.set(subjects_resolve(list(names)))
 
+    @factory.post_generation
+    def availability(obj, create, extracted, **kwargs):
+        if create and extracted is not False:
+            always_available(obj.user)
+
 
 class TutorFactory(UserFactory):
     role = Role.TUTOR
     profile = factory.RelatedFactory(TutorProfileFactory, factory_related_name="user")
+
+
+def always_available(tutor) -> None:
+    """Give `tutor` every hour of every day (replacing any availability they had)."""
+    availability_replace(tutor=tutor, windows=[Window(day, 0, 24 * 60) for day in range(7)], exceptions=[])
 
 
 def token_for(user, name: str = "tests") -> str:

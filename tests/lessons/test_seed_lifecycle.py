@@ -7,6 +7,7 @@ from wemaster.accounts.seed import seed_demo as seed_accounts
 from wemaster.ledger.reconcile import find_discrepancies
 from wemaster.lessons.models import Lesson, LessonStatus
 from wemaster.lessons.seed import seed_demo as seed_lessons
+from wemaster.scheduling.seed import seed_demo as seed_availability
 
 
 def no_progress(iterable, **kwargs):
@@ -17,6 +18,7 @@ def no_progress(iterable, **kwargs):
 def test_demo_lessons_follow_the_clock_rules_and_include_one_dispute():
     for _ in range(2):
         seed_accounts(scale=1, progress=no_progress)
+        seed_availability(scale=1, progress=no_progress)
         seed_lessons(scale=1, progress=no_progress)
     statuses = set(Lesson.objects.values_list("status", flat=True))
     assert statuses == {LessonStatus.BOOKED, LessonStatus.COMPLETED, LessonStatus.CANCELLED, LessonStatus.DISPUTED}

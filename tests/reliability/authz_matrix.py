@@ -233,6 +233,11 @@ MATRIX: dict[str, Entry] = {
         public=frozenset({"get"}), owner_role="tutor", setup=_tutor_profile, shared={"get": "tutor profiles are public"}
     ),
     "subject-list": Entry(public=frozenset({"get"})),
+    # --- scheduling: a tutor's own availability; anyone reads a listed tutor's free slots ---
+    "me-availability": Entry(roles=TUTORS, owner_role="tutor"),
+    "tutor-slots": Entry(
+        public=frozenset({"get"}), owner_role="tutor", setup=_tutor_profile, shared={"get": "free slots are public"}
+    ),
     # --- community: reads are public, writes need a token; changes are the author's ---
     "community-posts": Entry(public=frozenset({"get"})),
     "community-post": Entry(

@@ -14,6 +14,7 @@ SNAPSHOT_APPS = (
     "ledger",
     "lessons",
     "reviews",
+    "scheduling",
     "community",
     "messaging",
     "earnings",

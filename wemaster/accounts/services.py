@@ -20,6 +20,7 @@ from wemaster.accounts.validators import normalize_subject_name
 from wemaster.core.cache import invalidate_tags
 from wemaster.core.errors import InvalidCredentials, ValidationFailed
 from wemaster.core.revocation import revoke_sessions
+from wemaster.scheduling import services as scheduling
 
 # Every cached page of the public tutor directory and of the subject list carries this tag.
 TUTOR_DIRECTORY_TAG = "tutor_directory"
@@ -289,6 +290,8 @@ def _tutor_profile_apply(*, user: User, changes: TutorProfileChanges) -> bool:
             updated.append(name)
     if updated:
         profile.save(update_fields=updated)
+    if "timezone" in updated:
+        scheduling.tutor_slots_changed(tutor_id=user.id)  # the same windows are other instants now
     if subjects is not None:
         profile.subjects.set(subjects)
     if changes.languages is not None:

@@ -150,7 +150,5 @@ class TokenAuthMiddleware:
         except HandshakeRefused as exc:
             refused.labels(exc.reason).inc()
             return await refuse(receive, send, code=exc.code, subprotocol=subprotocol)
-        scope = dict(
-            scope, user=user, auth_token=token, token_key=token_key_of(token), ws_subprotocol=subprotocol
-        )
+        scope = dict(scope, user=user, auth_token=token, token_key=token_key_of(token), ws_subprotocol=subprotocol)
         return await self.application(scope, receive, send)

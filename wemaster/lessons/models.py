@@ -14,6 +14,10 @@ class LessonStatus(models.TextChoices):
     DISPUTED = "disputed", "Disputed (problem reported, staff decide)"
 
 
+# Statuses whose lesson still occupies the tutor's slot (a disputed lesson took place).
+OCCUPYING = (LessonStatus.BOOKED, LessonStatus.DISPUTED)
+
+
 class DisputeOutcome(models.TextChoices):
     COMPLETE = "complete", "Complete: the tutor is paid"
     REFUND = "refund", "Refund: the student pays nothing"

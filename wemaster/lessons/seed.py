@@ -1,12 +1,12 @@
-"""Demo lessons over the last months so the tutors' overview and analytics show real numbers,
-a few upcoming bookings, a disputed lesson, a refund approved by the demo staff member and a
-pending refund request for staff to decide, and a paid withdrawal. Past lessons are booked with
-`now=` before their start and finished by the rules of the clock: cancelled before the start,
-confirmed by the student after the end, or completed by the tutor once the problem-report window
-has closed. Idempotent."""
+"""Demo lessons over the last months, each inside its tutor's availability (the scheduling seed
+runs first), so the tutors' overview and analytics show real numbers; a few upcoming bookings, a
+disputed lesson, a refund approved by the demo staff member and a pending refund request for staff
+to decide, and a paid withdrawal. Past lessons are booked with `now=` before their start and
+finished by the rules of the clock: cancelled before the start, confirmed by the student after the
+end, or completed by the tutor once the problem-report window has closed. Idempotent."""
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -19,6 +19,7 @@ from wemaster.ledger import services as ledger
 from wemaster.ledger.models import AccountKind, TransferKind
 from wemaster.lessons import services
 from wemaster.lessons.models import Lesson, LessonStatus, RefundRequest
+from wemaster.scheduling.selectors import slots_compute
 
 LESSONS_PER_TUTOR = 40
 HISTORY_DAYS = 120
@@ -40,13 +41,24 @@ def _fund(student) -> None:
     )
 
 
+def _free_starts(*, tutor, since: datetime, until: datetime, duration: int) -> list[datetime]:
+    """Start times in [since, until) the tutor's availability (wemaster.scheduling.seed) and
+    lessons leave free, past ones included: the seed books the past with `now=`."""
+    computed = slots_compute(tutor_id=tutor.id, start=since, end=until, duration_minutes=duration)
+    return [datetime.fromtimestamp(epoch, tz=UTC) for epoch in (computed or {"starts": []})["starts"]]
+
+
 def _tutor_history(*, tutor, students, rng, count: int, progress) -> None:
     now = timezone.now()
     subjects = list(tutor.tutor_profile.subjects.values_list("name", flat=True))
     days = sorted(rng.sample(range(2, HISTORY_DAYS), min(count, HISTORY_DAYS - 2)), reverse=True)
     for index, days_ago in enumerate(progress(days, desc=f"lessons of {tutor.email}", total=len(days))):
-        starts_at = (now - timedelta(days=days_ago)).replace(hour=rng.randint(8, 19), minute=0, second=0, microsecond=0)
         duration = rng.choice([45, 60, 60, 90])
+        midnight = (now - timedelta(days=days_ago)).replace(hour=0, minute=0, second=0, microsecond=0)
+        free = _free_starts(tutor=tutor, since=midnight, until=midnight + timedelta(days=1), duration=duration)
+        if not free:
+            continue
+        starts_at = rng.choice(free)
         lesson = services.lesson_book(
             student=students[index % len(students)],
             tutor_id=tutor.id,
@@ -65,20 +77,26 @@ def _tutor_history(*, tutor, students, rng, count: int, progress) -> None:
             confirmed_at = lesson.ends_at + timedelta(minutes=rng.randint(5, 120))
             services.lesson_complete(lesson_id=lesson.pk, actor=lesson.student, at=min(confirmed_at, now))
     for days_ahead in (2, 5):
-        services.lesson_book(
-            student=students[days_ahead % len(students)],
-            tutor_id=tutor.id,
-            subject=subjects[0],
-            starts_at=(now + timedelta(days=days_ahead)).replace(hour=10, minute=0, second=0, microsecond=0),
-            duration_minutes=60,
-        )
+        midnight = (now + timedelta(days=days_ahead)).replace(hour=0, minute=0, second=0, microsecond=0)
+        free = _free_starts(tutor=tutor, since=midnight, until=midnight + timedelta(days=1), duration=60)
+        if free:
+            services.lesson_book(
+                student=students[days_ahead % len(students)],
+                tutor_id=tutor.id,
+                subject=subjects[0],
+                starts_at=free[len(free) // 2],
+                duration_minutes=60,
+            )
 
 
 def _disputed_lesson(*, tutor, student) -> None:
     """A lesson that has just ended and whose student reported a problem: staff find it under
     status `disputed` and resolve it from the lesson admin (or POST /lessons/{id}/resolve)."""
     now = timezone.now().replace(microsecond=0)
-    starts_at = now - timedelta(minutes=61)
+    free = _free_starts(tutor=tutor, since=now - timedelta(hours=23), until=now - timedelta(minutes=61), duration=60)
+    if not free:
+        return
+    starts_at = free[-1]
     lesson = services.lesson_book(
         student=student,
         tutor_id=tutor.id,

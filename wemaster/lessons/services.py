@@ -51,14 +51,13 @@ from wemaster.lessons.errors import (
     StaffOnly,
     TutorNotBookable,
 )
-from wemaster.lessons.models import DisputeOutcome, Lesson, LessonStatus, RefundRequest, RefundStatus
+from wemaster.lessons.models import OCCUPYING, DisputeOutcome, Lesson, LessonStatus, RefundRequest, RefundStatus
 from wemaster.notifications import notify
 from wemaster.reviews.services import review_hide_for_refund
+from wemaster.scheduling import services as scheduling
+from wemaster.scheduling.selectors import availability_annotations
 
 logger = logging.getLogger(__name__)
-
-# Statuses whose lesson still occupies the tutor's slot (a disputed lesson took place).
-OCCUPYING = (LessonStatus.BOOKED, LessonStatus.DISPUTED)
 
 
 def lesson_price(*, hourly_rate: int, duration_minutes: int) -> int:
@@ -66,11 +65,12 @@ def lesson_price(*, hourly_rate: int, duration_minutes: int) -> int:
     return (hourly_rate * duration_minutes + 30) // 60
 
 
-def _check_duration(duration_minutes: int) -> None:
+def check_duration(duration_minutes: int, *, field: str = "duration_minutes") -> None:
+    """A lesson length booking accepts (the slot list asks the same). Raises ValidationFailed on `field`."""
     low, high = settings.LESSONS_MIN_DURATION_MINUTES, settings.LESSONS_MAX_DURATION_MINUTES
     step = settings.LESSONS_DURATION_STEP_MINUTES
     if not low <= duration_minutes <= high or duration_minutes % step:
-        raise ValidationFailed(fields={"duration_minutes": [f"Between {low} and {high} minutes, in steps of {step}."]})
+        raise ValidationFailed(fields={field: [f"Between {low} and {high} minutes, in steps of {step}."]})
 
 
 def _when(moment: datetime) -> str:
@@ -91,18 +91,21 @@ def lesson_book(
     one tutor serialize and the second sees the first's slot. Then the wallet account is
     updated (the hold): profile before accounts, as in wemaster.ledger.locks.
     `now` is the booking time (the seed books past lessons with it).
-    Raises OnlyStudentsBook, CannotBookSelf, ValidationFailed, TutorNotBookable, SlotTaken,
-    InsufficientFunds (402).
+    The lesson must lie inside the tutor's availability (wemaster.scheduling), read with the lock.
+    Cached slot lists of the tutor are invalidated on commit.
+    Raises OnlyStudentsBook, CannotBookSelf, ValidationFailed, TutorNotBookable,
+    OutsideAvailability, SlotTaken, InsufficientFunds (402).
     """
     now = now or timezone.now()
     if tutor_id == student.id:
         raise CannotBookSelf()
     if student.role != Role.STUDENT:
         raise OnlyStudentsBook()
-    _check_duration(duration_minutes)
+    check_duration(duration_minutes)
     if starts_at <= now:
         raise ValidationFailed(fields={"starts_at": ["The lesson must start in the future."]})
-    profile = _lock_tutor_profile(tutor_id=tutor_id, subject=subject)
+    ends_at = starts_at + timedelta(minutes=duration_minutes)
+    profile = _lock_tutor_profile(tutor_id=tutor_id, subject=subject, starts_at=starts_at, ends_at=ends_at)
     if profile is None:
         raise ValidationFailed(fields={"tutor": ["Not a tutor."]})
     if profile.hourly_rate <= 0 or not profile.teaches_any:
@@ -112,7 +115,7 @@ def lesson_book(
     price = lesson_price(hourly_rate=profile.hourly_rate, duration_minutes=duration_minutes)
     if price <= 0:
         raise ValidationFailed(fields={"duration_minutes": ["Too short to cost anything at this tutor's rate."]})
-    ends_at = starts_at + timedelta(minutes=duration_minutes)
+    scheduling.availability_check(profile=profile, starts_at=starts_at, ends_at=ends_at)
     overlapping = Lesson.objects.filter(
         tutor_id=tutor_id, status__in=OCCUPYING, starts_at__lt=ends_at, ends_at__gt=starts_at
     )
@@ -120,6 +123,7 @@ def lesson_book(
         raise SlotTaken()
     wallet = ledger.student_wallet_account(student=student, currency=profile.currency)
     hold = ledger.hold_create(account=wallet, amount=price, reference=f"lesson-hold:{uuid.uuid4().hex}")
+    scheduling.tutor_slots_changed(tutor_id=tutor_id)
     lesson = Lesson.objects.create(
         student=student,
         tutor_id=tutor_id,
@@ -135,18 +139,20 @@ def lesson_book(
     return lesson
 
 
-def _lock_tutor_profile(*, tutor_id: int, subject: str) -> TutorProfile | None:
+def _lock_tutor_profile(*, tutor_id: int, subject: str, starts_at: datetime, ends_at: datetime) -> TutorProfile | None:
     """Lock an active tutor's profile (step 5 of wemaster.ledger.locks) and read in the same query
-    what booking checks: whether the tutor teaches anything (`teaches_any`) and the id of the
-    requested subject among the tutor's (`subject_id`, None if not taught). None: not a tutor."""
+    what booking checks: whether the tutor teaches anything (`teaches_any`), the id of the
+    requested subject among the tutor's (`subject_id`, None if not taught), and the availability
+    around [starts_at, ends_at) (`scheduling.availability_check` reads it). None: not a tutor."""
     taught = TutorProfile.subjects.through.objects.filter(tutorprofile_id=OuterRef("pk"))
     return (
         TutorProfile.objects.select_for_update(of=("self",), no_key=True)
         .filter(user_id=tutor_id, user__role=Role.TUTOR, user__is_active=True)
-        .only("user_id", "hourly_rate", "currency")
+        .only("user_id", "hourly_rate", "currency", "timezone")
         .annotate(
             teaches_any=Exists(taught),
             subject_id=Subquery(taught.filter(subject__name=subject.strip().lower()).values("subject_id")[:1]),
+            **availability_annotations(start=starts_at, end=ends_at),
         )
         .first()
     )
@@ -283,6 +289,7 @@ def lesson_cancel(*, lesson_id: int, actor, at: datetime | None = None) -> Lesso
     else:
         ledger.hold_void(hold=lesson.hold)
     lesson.status = LessonStatus.CANCELLED
+    scheduling.tutor_slots_changed(tutor_id=lesson.tutor_id)
     lesson.cancellation_fee = fee
     lesson.cancelled_at = at
     lesson.save(update_fields=["status", "commission", "cancellation_fee", "cancelled_at", "updated_at"])
@@ -352,6 +359,7 @@ def lesson_dispute_resolve(
         ledger.hold_void(hold=lesson.hold)
         lesson.status = LessonStatus.CANCELLED
         lesson.cancelled_at = at
+        scheduling.tutor_slots_changed(tutor_id=lesson.tutor_id)
     lesson.resolution = outcome
     lesson.resolution_note = note.strip()
     lesson.resolved_by = staff
