@@ -27,12 +27,16 @@ from tests.wallet.factories import funded, wallet_for
 from wemaster.accounts.models import DeviceToken, User
 from wemaster.core.admin_base import ReadOnlyAdminMixin
 from wemaster.core.money import format_minor
+from wemaster.flags.services import flags_declare, rollout_save
 from wemaster.ledger.models import Account, AccountKind, Entry, TransferKind
 from wemaster.ledger.reconcile import find_discrepancies, reconcile_run
 from wemaster.lessons import services as lessons
-from wemaster.flags.services import flags_declare, rollout_save
 from wemaster.lessons.models import RefundRequest, RefundStatus
+from wemaster.notifications.services import email_settings_update
 from wemaster.reviews.services import review_create
+from wemaster.scheduling.models import ExceptionKind
+from wemaster.scheduling.services import availability_replace
+from wemaster.scheduling.slots import DatedException, Window
 
 # Stored minor units: never an editable field, never shown raw on a page.
 MONEY_FIELDS = {
@@ -143,6 +147,12 @@ def make_records(*, tutor_name: str = "Ana Tutor", group: str = "Moderators") ->
     token_for(student)
     Group.objects.create(name=group)
     reconcile_run()
+    availability_replace(
+        tutor=tutor,
+        windows=[Window(0, 9 * 60, 12 * 60)],
+        exceptions=[DatedException(timezone.localdate() + timedelta(days=3), ExceptionKind.UNAVAILABLE, None, None)],
+    )
+    email_settings_update(user_id=tutor.pk, email={"lesson_booked": False})
     review_create(student=student, lesson_id=lesson.pk, rating=4, text="Clear and patient.")
     flags_declare()
     rollout_save(Switch(name=f"maintenance-banner-{group}", active=False))

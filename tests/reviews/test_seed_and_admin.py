@@ -8,7 +8,7 @@ from django.contrib.messages.storage.fallback import FallbackStorage
 from django.db.models import Avg, Count
 from django.test import RequestFactory
 
-from tests.accounts.factories import StaffFactory
+from tests.accounts.factories import StaffFactory, always_available
 from tests.lessons.factories import SUBJECT, tutor_teaching
 from tests.reviews.factories import reviewable_lesson
 from wemaster.accounts.models import TutorProfile, User
@@ -31,6 +31,7 @@ def test_demo_reviews_are_seeded_once_with_ratings_that_match():
     tutors = list(User.objects.filter(email__in=[demo_email("tutor", 1), demo_email("tutor", 2)]))
     for tutor in tutors:
         tutor.tutor_profile.subjects.add(*subjects_resolve([SUBJECT]))
+        always_available(tutor)  # demo tutors' hours come from the scheduling seed, not run here
     lessons = [reviewable_lesson(tutor=tutor) for tutor in tutors for _ in range(6)]
     refund = lesson_services.refund_request_create(student=lessons[0].student, lesson_id=lessons[0].pk, reason="Late")
     lesson_services.refund_request_approve(refund_request_id=refund.pk, staff=StaffFactory())

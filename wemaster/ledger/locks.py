@@ -26,8 +26,9 @@ may have to look at the tutor's withdrawal in flight, so request -> earning -> w
 withdrawal or top-up is settled in a transaction of its own, which locks nothing before it.
 The tutor profile only serializes bookings of one tutor (and the recomputation of its rating,
 after the review that moved it) and guards nothing below it, so it comes last among them; a
-refund approval hides its lesson's review there, after the earning and before the accounts. Holds come before accounts because `hold_capture` must read the hold
-(its account and amount) before it knows the legs. Accounts are the hottest rows (platform
+refund approval hides its lesson's review there, after the earning and before the accounts.
+Holds come before accounts because `hold_capture` must read the hold (its account and amount)
+before it knows the legs. Accounts are the hottest rows (platform
 revenue is in every charge), hence last and in primary-key order (Saleor's `lock_objects`).
 
 Rules that make the order hold:

@@ -11,7 +11,7 @@ from wemaster.scheduling import selectors, services
 from wemaster.scheduling.api.serializers import AvailabilitySerializer, SlotsQuerySerializer, SlotsSerializer
 from wemaster.scheduling.slots import DatedException, Window
 
-TAGS = ["scheduling"]
+TAGS = ["lessons"]  # booking's side of the API: when a tutor can be booked
 
 
 class IsTutor(TutorRole):
