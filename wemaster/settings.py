@@ -15,6 +15,8 @@ from urllib.parse import quote
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from wemaster.core.logging import configure_structlog, logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -60,6 +62,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "django_prometheus",
+    "django_structlog",
     "cachalot",
     "wemaster.core",
     "wemaster.accounts",
@@ -72,9 +75,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every answer (the early refusals below included) has its request id and one log line.
+    "django_structlog.middlewares.RequestMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # Oversized headers and query strings are refused before anything reads a cache or the database.
     "wemaster.core.request_limits.RequestSizeLimitMiddleware",
+    "wemaster.core.cache.stale.CacheStatusMiddleware",
+    "wemaster.core.db_router.ReplicaReadsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "wemaster.core.middleware.ApiJsonErrorMiddleware",
     "wemaster.core.middleware.RequestGuardMiddleware",
@@ -555,16 +562,19 @@ if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
-# --- logging: structured, one line per record, to stdout --------------------------------------
+# --- logging: structured, one line per record (docs/OPERATIONS.md, Logs) ------------------------
+# JSON lines by default in production, readable console lines with DEBUG on (`make run`).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "wemaster.core.logging.JsonFormatter"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
-    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, not {LOG_FORMAT!r}")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+configure_structlog()
+# django-structlog: the request id travels into the Celery tasks a request enqueues; the user id
+# and the request line's fields are bound by wemaster.core.logging (no query strings, no IPs).
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+DJANGO_STRUCTLOG_USER_ID_FIELD = None
 
 # --- metrics: who may read /metrics, and what the scrape-time collectors may cost ----------------
 # A bearer token and/or an allow-list of addresses (CIDR networks). Development is open to the
@@ -758,9 +768,6 @@ TUTOR_DIRECTORY_WARM_SUBJECTS = env.int("TUTOR_DIRECTORY_WARM_SUBJECTS", default
 
 
 DATABASE_ROUTERS = ["wemaster.core.db_router.PrimaryReplicaRouter"]
-
-MIDDLEWARE.insert(2, "wemaster.core.cache.stale.CacheStatusMiddleware")
-MIDDLEWARE.insert(3, "wemaster.core.db_router.ReplicaReadsMiddleware")
 
 CELERY_BEAT_SCHEDULE.update(
     {
