@@ -11,7 +11,7 @@ class CoreConfig(AppConfig):
         from django.core.signals import request_finished, request_started
         from django.db.backends.signals import connection_created
 
-        from wemaster.core import metrics, signals  # noqa: F401 - connects the auth cache invalidation
+        from wemaster.core import checks, metrics, signals  # noqa: F401 - system checks, auth cache invalidation
         from wemaster.core.cache import breaker, recovery
         from wemaster.core.logging import connect_request_logging
 
