@@ -102,7 +102,8 @@ def logging_config(*, log_format: str, level: str) -> dict:
     """The `LOGGING` dict: one handler on standard error whose formatter renders structlog's lines
     and the standard library's records the same way. Django's own request lines (`django.request`,
     runserver's `django.server` and daphne's `django.channels.server`, which would print the
-    query string) are not written: the request line is django-structlog's."""
+    query string) are not written: the request line is django-structlog's; nor is Celery's own
+    line per successful task."""
     renderer = structlog.dev.ConsoleRenderer() if log_format == "console" else structlog.processors.JSONRenderer(_json)
     final = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     if log_format != "console":
@@ -125,6 +126,8 @@ def logging_config(*, log_format: str, level: str) -> dict:
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": {
             "django.db.backends": {"level": "INFO"},
+            # Celery's own "Task ... succeeded" line repeats django-structlog's task_succeeded.
+            "celery.app.trace": {"level": "WARNING"},
             **{
                 name: {"handlers": ["null"], "propagate": False}
                 for name in ("django.request", "django.server", "django.channels.server")
