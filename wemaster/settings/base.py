@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from wemaster.core.logging import configure_structlog, logging_config
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
