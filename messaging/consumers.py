@@ -35,6 +35,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs
 
+import structlog
 from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -48,7 +49,10 @@ from wemaster.core import authentication, metrics, revocation
 from wemaster.core.channels_auth import CLOSE_UNAUTHENTICATED
 from wemaster.core.db_router import routing_scope
 from wemaster.core.errors import DomainError, ValidationFailed
+from wemaster.core.logging import REQUEST_ID_HEADER, bind_websocket
 from wemaster.core.throttles import rate_limit_hit
+
+logger = structlog.get_logger(__name__)
 
 CLOSE_IDLE = 4408
 CLOSE_REPLACED = 4409  # the user opened more than MESSAGING_WS_MAX_SOCKETS_PER_USER sockets
@@ -163,16 +167,21 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.read_upto: dict[int, int] = {}
         user = self.scope.get("user")
         subprotocol = self.scope.get("ws_subprotocol")
-        if user is None or not user.is_authenticated or not self.scope.get("auth_token"):
-            await self.accept(subprotocol=subprotocol)
+        authenticated = user is not None and user.is_authenticated and bool(self.scope.get("auth_token"))
+        # Every line this socket writes carries its request id and user (never the query string).
+        request_id = bind_websocket(self.scope, user_id=user.id if authenticated else None)
+        headers = [(REQUEST_ID_HEADER.encode(), request_id.encode())]
+        if not authenticated:
+            await self.accept(subprotocol=subprotocol, headers=headers)
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user = user
         self.group = user_group(user.id)
         # Join first: every event and revocation committed from now on reaches this channel.
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept(subprotocol=subprotocol)
+        await self.accept(subprotocol=subprotocol, headers=headers)
         metrics.websocket_opened(self)
+        logger.info("websocket_connected")
         opened = await database_sync_to_async(self._open_session)()
         if opened is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -209,6 +218,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code):
         metrics.websocket_closed(self)
+        logger.info("websocket_disconnected", code=code)
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
         if self.idle_watch is not None:

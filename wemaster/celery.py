@@ -2,8 +2,10 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.contrib.django.task import DjangoTask
+from celery.signals import after_task_publish, before_task_publish, setup_logging
+from django_structlog.celery.receivers import CeleryReceiver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wemaster.settings")
 
@@ -20,6 +22,32 @@ class PrimaryReadsTask(DjangoTask):
             return super().__call__(*args, **kwargs)
 
 
+class TaskLogStep(bootsteps.Step):
+    """Workers log each task's start, end or failure with the ids of the request that enqueued it
+    (django-structlog's worker receivers). The publishing side, which puts those ids into the
+    task's headers, is connected in every process by django-structlog's app
+    (DJANGO_STRUCTLOG_CELERY_ENABLED): connected twice, a worker would log each enqueue twice."""
+
+    def __init__(self, parent, **kwargs):
+        super().__init__(parent, **kwargs)
+        self.receiver = CeleryReceiver()
+        self.receiver.connect_worker_signals()
+        before_task_publish.disconnect(self.receiver.receiver_before_task_publish)
+        after_task_publish.disconnect(self.receiver.receiver_after_task_publish)
+
+
 app = Celery("wemaster", task_cls=PrimaryReadsTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.steps["worker"].add(TaskLogStep)
+
+
+@setup_logging.connect
+def use_django_logging(**kwargs):
+    """Workers and beat write the project's structured lines (settings.LOGGING), not Celery's own
+    format: connecting this signal stops Celery from configuring logging itself."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)

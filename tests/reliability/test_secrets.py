@@ -11,8 +11,8 @@ ALLOWED = {
     "wemaster/accounts/seed.py": {"wemaster-demo-2026"},
     "tests/accounts/factories.py": {"correct-horse-battery-staple"},
     "reliability/workload.py": {"reliability-Workload-9!"},
-    # the development key, and knox's token model (a model label, not a token)
-    "wemaster/settings.py": {"development-only-insecure-key-do-not-deploy", "accounts.DeviceToken"},
+    "wemaster/settings/development.py": {"development-only-insecure-key-do-not-deploy"},  # the development key
+    "wemaster/settings/base.py": {"accounts.DeviceToken"},  # knox's token model (a model label, not a token)
     "bench/seed.py": {"bench-password-2026"},  # every bench user's, documented in README
 }
 ASSIGNMENT = re.compile(
@@ -63,5 +63,5 @@ def test_the_scanner_finds_a_planted_secret(tmp_path):
 
 
 def test_production_reads_the_secret_key_from_the_environment_only():
-    settings_text = (ROOT / "wemaster" / "settings.py").read_text()
+    settings_text = (ROOT / "wemaster" / "settings" / "production.py").read_text()
     assert 'SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")' in settings_text

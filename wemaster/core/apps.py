@@ -12,14 +12,16 @@ class CoreConfig(AppConfig):
         from django.core.signals import request_finished, request_started
         from django.db.backends.signals import connection_created
 
-        from wemaster.core import metrics, signals  # noqa: F401 - connects the auth cache invalidation
+        from wemaster.core import checks, metrics, signals  # noqa: F401 - system checks, auth cache invalidation
         from wemaster.core.cache import breaker, recovery
+        from wemaster.core.logging import connect_request_logging
 
         connection_created.connect(metrics.instrument_connection, dispatch_uid="wemaster.core.metrics")
         request_started.connect(metrics.request_started, dispatch_uid="wemaster.core.metrics")
         request_finished.connect(metrics.request_finished, dispatch_uid="wemaster.core.metrics")
         worker_process_shutdown.connect(metrics.mark_this_process_dead, dispatch_uid="wemaster.core.metrics")
         metrics.on_process_exit()
+        connect_request_logging()
         breaker.on_recovery(recovery.forget_everything_cached_before_the_outage)
 
 

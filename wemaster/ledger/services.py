@@ -32,7 +32,7 @@ from wemaster.ledger.models import (
     HoldStatus,
     Transfer,
 )
-from wemaster.ledger.signals import send_student_wallet_debited_on_commit
+from wemaster.ledger.signals import log_transfer_on_commit, send_student_wallet_debited_on_commit
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ def _post_legs(*, transfer: Transfer, legs: Sequence[Leg], accounts: dict[int, A
         account = accounts[account_id]
         Account.objects.filter(pk=account_id).update(balance=account.balance, held=account.held)
     Entry.objects.bulk_create(entries)
+    log_transfer_on_commit(transfer=transfer, legs=legs)
 
 
 def _new_transfer(*, kind: str, reference: str, currency: str, description: str) -> Transfer:

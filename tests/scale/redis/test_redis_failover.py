@@ -1,9 +1,9 @@
 """The Redis master dies (SIGKILL) under Sentinel: the cache, the channel layer and a Redis Celery
 broker follow the sentinels to the promoted replica, and nobody gets a 500 meanwhile.
 
-The cache, channel layer and Celery configuration are what `wemaster/settings.py` computes from
-REDIS_SENTINELS / REDIS_SENTINEL_MASTER pointing at the module's topology (see environment.py);
-requests go through Django's test client and the ASGI application, answered from PostgreSQL
+The cache, channel layer and Celery configuration are what the settings (`wemaster/settings/`)
+compute from REDIS_SENTINELS / REDIS_SENTINEL_MASTER pointing at the module's topology (see
+environment.py); requests go through Django's test client and the ASGI application, answered from PostgreSQL
 while no master answers."""
 
 import threading
