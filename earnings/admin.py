@@ -1,9 +1,8 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from earnings import services
 from earnings.models import Earning, PayoutMethod, Withdrawal
 from wemaster.core.admin_base import StaffAdmin
-from wemaster.core.errors import DomainError
 
 
 @admin.register(Earning)
@@ -63,12 +62,10 @@ class WithdrawalAdmin(StaffAdmin):
 
     @admin.action(description="Retry failed (or stuck) payouts", permissions=["operate"])
     def retry_payouts(self, request, queryset):
-        retried = 0
-        for withdrawal_id in queryset.values_list("id", flat=True):
-            try:
-                services.withdrawal_retry(withdrawal_id=withdrawal_id)
-            except DomainError as exc:
-                self.message_user(request, f"Withdrawal {withdrawal_id}: {exc.detail}", messages.WARNING)
-            else:
-                retried += 1
-        self.message_user(request, f"{retried} payout(s) queued again.")
+        self.act_on_each(
+            request,
+            queryset.values_list("id", flat=True),
+            lambda withdrawal_id: services.withdrawal_retry(withdrawal_id=withdrawal_id),
+            label="Withdrawal",
+            done="{count} payout(s) queued again.",
+        )

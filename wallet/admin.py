@@ -1,12 +1,11 @@
 """Wallet admin. Nothing here moves money by hand: balances are shown from the ledger, read-only;
 the actions ask the provider about stuck top-ups and re-enable auto-reload through the services."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from wallet import services
 from wallet.models import PaymentMethod, TopUp, Wallet
 from wemaster.core.admin_base import StaffAdmin, StaffInline, money_column
-from wemaster.core.errors import DomainError
 
 ACCOUNT_CURRENCY = "account.currency"
 
@@ -61,22 +60,23 @@ class WalletAdmin(StaffAdmin):
         permissions=["operate"],
     )
     def auto_reload_enable(self, request, queryset):
-        enabled = 0
-        for wallet in queryset.select_related("account"):
-            try:
-                services.auto_reload_configure(
-                    wallet=wallet,
-                    enabled=True,
-                    threshold=wallet.auto_reload_threshold,
-                    amount=wallet.auto_reload_amount,
-                    monthly_cap=wallet.auto_reload_monthly_cap,
-                    payment_method_id=wallet.auto_reload_payment_method_id,
-                )
-            except DomainError as exc:
-                self.message_user(request, f"Wallet {wallet.pk}: {exc.detail}", messages.WARNING)
-            else:
-                enabled += 1
-        self.message_user(request, f"Auto-reload enabled on {enabled} wallet(s).")
+        def enable(wallet):
+            services.auto_reload_configure(
+                wallet=wallet,
+                enabled=True,
+                threshold=wallet.auto_reload_threshold,
+                amount=wallet.auto_reload_amount,
+                monthly_cap=wallet.auto_reload_monthly_cap,
+                payment_method_id=wallet.auto_reload_payment_method_id,
+            )
+
+        self.act_on_each(
+            request,
+            queryset.select_related("account"),
+            enable,
+            label="Wallet",
+            done="Auto-reload enabled on {count} wallet(s).",
+        )
 
 
 @admin.register(PaymentMethod)

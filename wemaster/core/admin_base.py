@@ -9,8 +9,9 @@ without making the form editable); an admin whose form saves through a service l
 fields in `editable_fields`, grants the permissions, and calls the service in `save_model`.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from wemaster.core.errors import DomainError
 from wemaster.core.money import format_minor
 
 
@@ -93,6 +94,23 @@ class ReadOnlyAdminMixin(MoneyFieldsMixin, _NoChangesByHand):
     everything else is read-only (tests/core/test_admin.py holds the allow-list)."""
 
     editable_fields: tuple = ()
+
+    def act_on_each(self, request, rows, call, *, label: str, done: str) -> int:
+        """An action's loop: `call(row)` for each selected row (an id or an object), each in the
+        service's own transaction; a row the service refuses is reported by `label` (e.g.
+        "Lesson") with the refusal's text, and `done` (formatted with `count`) says how many
+        went through. Returns that count."""
+        count = 0
+        for row in rows:
+            try:
+                call(row)
+            except DomainError as exc:
+                row_id = getattr(row, "pk", row)
+                self.message_user(request, f"{label} {row_id}: {exc.detail}", messages.WARNING)
+            else:
+                count += 1
+        self.message_user(request, done.format(count=count))
+        return count
 
     def has_operate_permission(self, request) -> bool:
         """Whether staff may run this admin's actions (which call services)."""

@@ -1,7 +1,6 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from wemaster.core.admin_base import StaffAdmin
-from wemaster.core.errors import DomainError
 from wemaster.lessons import services
 from wemaster.lessons.models import DisputeOutcome, Lesson, RefundRequest
 
@@ -34,15 +33,13 @@ class LessonAdmin(StaffAdmin):
     money_fields = ("price", "commission", "cancellation_fee")
 
     def _resolve(self, request, queryset, outcome: str) -> None:
-        done = 0
-        for lesson_id in queryset.values_list("id", flat=True):
-            try:
-                services.lesson_dispute_resolve(lesson_id=lesson_id, staff=request.user, outcome=outcome)
-            except DomainError as exc:
-                self.message_user(request, f"Lesson {lesson_id}: {exc.detail}", messages.WARNING)
-            else:
-                done += 1
-        self.message_user(request, f"{done} disputed lesson(s) resolved: {outcome}.")
+        self.act_on_each(
+            request,
+            queryset.values_list("id", flat=True),
+            lambda lesson_id: services.lesson_dispute_resolve(lesson_id=lesson_id, staff=request.user, outcome=outcome),
+            label="Lesson",
+            done=f"{{count}} disputed lesson(s) resolved: {outcome}.",
+        )
 
     @admin.action(
         description="Resolve dispute: complete (the tutor is paid, commission taken)", permissions=["operate"]
@@ -87,15 +84,13 @@ class RefundRequestAdmin(StaffAdmin):
         return obj.lesson.tutor
 
     def _decide(self, request, queryset, service, verb: str) -> None:
-        done = 0
-        for refund_id in queryset.values_list("id", flat=True):
-            try:
-                service(refund_request_id=refund_id, staff=request.user)
-            except DomainError as exc:
-                self.message_user(request, f"Refund request {refund_id}: {exc.detail}", messages.WARNING)
-            else:
-                done += 1
-        self.message_user(request, f"{done} refund request(s) {verb}.")
+        self.act_on_each(
+            request,
+            queryset.values_list("id", flat=True),
+            lambda refund_id: service(refund_request_id=refund_id, staff=request.user),
+            label="Refund request",
+            done=f"{{count}} refund request(s) {verb}.",
+        )
 
     @admin.action(description="Approve: move the money back to the student", permissions=["operate"])
     def approve(self, request, queryset):

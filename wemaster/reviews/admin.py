@@ -1,7 +1,6 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from wemaster.core.admin_base import StaffAdmin
-from wemaster.core.errors import DomainError
 from wemaster.reviews import services
 from wemaster.reviews.models import Review
 
@@ -21,15 +20,13 @@ class ReviewAdmin(StaffAdmin):
     actions = ["hide", "show"]
 
     def _set_hidden(self, request, queryset, *, hidden: bool) -> None:
-        done = 0
-        for review_id in queryset.values_list("id", flat=True):
-            try:
-                services.review_set_hidden(review_id=review_id, staff=request.user, hidden=hidden)
-            except DomainError as exc:
-                self.message_user(request, f"Review {review_id}: {exc.detail}", messages.WARNING)
-            else:
-                done += 1
-        self.message_user(request, f"{done} review(s) {'hidden' if hidden else 'shown'}; the ratings follow.")
+        self.act_on_each(
+            request,
+            queryset.values_list("id", flat=True),
+            lambda review_id: services.review_set_hidden(review_id=review_id, staff=request.user, hidden=hidden),
+            label="Review",
+            done=f"{{count}} review(s) {'hidden' if hidden else 'shown'}; the ratings follow.",
+        )
 
     @admin.action(description="Hide: leave out of the tutor's list and rating", permissions=["operate"])
     def hide(self, request, queryset):
