@@ -28,6 +28,8 @@ from reliability.client import ApiClient, History
 
 PASSWORD = "reliability-Workload-9!"  # noqa: S105 - a throwaway user of a scratch database
 SUBJECT = "algebra"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+ALWAYS_AVAILABLE = {"windows": [{"weekday": day, "start": "00:00", "end": "24:00"} for day in WEEKDAYS], "exceptions": []}
 CARD_TOKENS = ["tok_visa", "tok_visa", "tok_visa", "tok_chargeCustomerFail"]
 BANK_TOKENS = ["btok_ok", "btok_flaky", "btok_fail"]
 # Settings the live system runs the workload with (passed to LiveSystem.extra_env).
@@ -166,6 +168,9 @@ class Workload:
                 {"tutor_profile": {"hourly_rate": major(self.config.hourly_rate), "subjects": [SUBJECT]}},
                 key="profile",
             )
+            assert op.status == 200, (op.status, op.response)
+            # Bookable at any hour, as a tutor makes themselves (bookings outside it are refused).
+            op = client.call("availability", "PUT", "/api/v1/me/availability", ALWAYS_AVAILABLE, key="availability")
             assert op.status == 200, (op.status, op.response)
             op = client.call(
                 "bank",
