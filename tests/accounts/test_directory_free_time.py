@@ -4,6 +4,7 @@ directory's order on keyset pages walked in bounded batches; bad ranges are 400s
 same number of queries whatever the number of tutors in a batch."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -11,9 +12,14 @@ from django.utils import timezone
 from tests.accounts.factories import StudentFactory
 from tests.ledger.factories import funded_wallet
 from tests.lessons.factories import book, tutor_teaching
+from tests.lessons.test_seed import no_progress
 from tests.scheduling.factories import BERLIN, set_availability
+from wemaster.accounts.models import TutorProfile
+from wemaster.accounts.seed import DEMO_TUTORS
+from wemaster.accounts.seed import seed_demo as seed_accounts
 from wemaster.core.throttles import expensive_read_slot
 from wemaster.scheduling.models import ExceptionKind
+from wemaster.scheduling.seed import seed_demo as seed_availability
 
 pytestmark = pytest.mark.django_db
 
@@ -227,3 +233,28 @@ def test_free_time_requests_take_an_expensive_read_slot(api_client, settings):
         assert api_client.get(TUTORS).status_code == 200  # the plain directory is not an expensive read
     assert refused.status_code == 429 and refused.json()["code"] == "throttled"
     assert api_client.get(TUTORS, params).status_code == 200
+
+
+def test_the_demo_tutors_are_found_by_their_own_hours(api_client):
+    """`make run`: the demo tutors teach weekdays 08:00-20:00 in their zones (London, Paris, Buenos
+    Aires), so a weekday evening in Buenos Aires finds only the tutor there."""
+    seed_accounts(scale=1, progress=no_progress)
+    seed_availability(scale=1, progress=no_progress)
+    zone = ZoneInfo("America/Argentina/Buenos_Aires")
+    today = timezone.now().astimezone(zone).date()
+    monday = today + timedelta(days=7 - today.weekday())
+    evening = datetime.combine(monday, time(18, 0), tzinfo=zone).astimezone(UTC)
+    found = api_client.get(TUTORS, free(evening, evening + timedelta(hours=1))).json()["results"]
+    assert [row["id"] for row in found] == [TutorProfile.objects.get(timezone=zone.key).pk]
+    morning = datetime.combine(monday, time(10, 0), tzinfo=ZoneInfo("Europe/Paris")).astimezone(UTC)  # 06:00 in BA
+    assert len(ids(api_client.get(TUTORS, free(morning, morning + timedelta(hours=4))).json())) == len(DEMO_TUTORS)
+
+
+@pytest.mark.parametrize("cursor", ["bm9wZQ==", "cD0xZTk5OTk5OTk5OTk5OTk5OTk5OTk5", "!!", "cD1OYU58Mw=="])
+def test_a_forged_cursor_is_400_invalid_cursor(api_client, cursor):
+    day = next_monday()
+    monday_tutor()
+    for ordering in ("newest", "rating"):
+        params = free(at(day, "08:00"), at(day, "12:00"), ordering=ordering, cursor=cursor)
+        response = api_client.get(TUTORS, params)
+        assert response.status_code == 400 and response.json()["code"] == "invalid_cursor", response.content
