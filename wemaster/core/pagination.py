@@ -257,6 +257,11 @@ class KeysetPagination(CursorPagination):
             raise InvalidCursor()
         return "r" in tokens, self._parse_position(tokens["p"])
 
+    def _ordering(self, *, reverse: bool) -> tuple[str, ...]:
+        if not reverse:
+            return self.ordering
+        return tuple(field[1:] if field.startswith("-") else f"-{field}" for field in self.ordering)
+
     def _beyond(self, queryset: QuerySet, key, row_id, *, forward: bool) -> QuerySet:
         op = "lt" if self._descending == forward else "gt"
         if self._key is None:
@@ -280,9 +285,7 @@ class KeysetPagination(CursorPagination):
         reverse, position = self.decode_token(cursor) if cursor else (False, None)
         if position is not None:
             queryset = self._beyond(queryset, *position, forward=not reverse)
-        ordering = self.ordering
-        if reverse:
-            ordering = tuple(field[1:] if field.startswith("-") else f"-{field}" for field in ordering)
+        ordering = self._ordering(reverse=reverse)
         try:
             if fetch is None:
                 rows = list(queryset.order_by(*ordering)[: page_size + 1])
@@ -314,9 +317,7 @@ class KeysetPagination(CursorPagination):
         Reverse tokens walk back the same way. Costs two statements per batch at most, whatever
         the batch holds. Raises InvalidCursor."""
         reverse, position = self.decode_token(cursor) if cursor else (False, None)
-        ordering = self.ordering
-        if reverse:
-            ordering = tuple(field[1:] if field.startswith("-") else f"-{field}" for field in ordering)
+        ordering = self._ordering(reverse=reverse)
         kept: list = []
         scanned: list = []
         boundary, exhausted = position, False
