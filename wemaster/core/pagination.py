@@ -257,6 +257,11 @@ class KeysetPagination(CursorPagination):
             raise InvalidCursor()
         return "r" in tokens, self._parse_position(tokens["p"])
 
+    def _ordering(self, *, reverse: bool) -> tuple[str, ...]:
+        if not reverse:
+            return self.ordering
+        return tuple(field[1:] if field.startswith("-") else f"-{field}" for field in self.ordering)
+
     def _beyond(self, queryset: QuerySet, key, row_id, *, forward: bool) -> QuerySet:
         op = "lt" if self._descending == forward else "gt"
         if self._key is None:
@@ -280,9 +285,7 @@ class KeysetPagination(CursorPagination):
         reverse, position = self.decode_token(cursor) if cursor else (False, None)
         if position is not None:
             queryset = self._beyond(queryset, *position, forward=not reverse)
-        ordering = self.ordering
-        if reverse:
-            ordering = tuple(field[1:] if field.startswith("-") else f"-{field}" for field in ordering)
+        ordering = self._ordering(reverse=reverse)
         try:
             if fetch is None:
                 rows = list(queryset.order_by(*ordering)[: page_size + 1])
@@ -301,6 +304,54 @@ class KeysetPagination(CursorPagination):
             previous=self.encode_token(reverse=True, position=self._position(rows[0]))
             if has_previous and rows
             else None,
+        )
+
+    def scan_page(
+        self, queryset: QuerySet, *, cursor: str | None, page_size: int, keep, batch_size: int, scan_limit: int
+    ) -> KeysetPage:
+        """A page of the rows of `queryset` that `keep` accepts, for a filter SQL cannot apply:
+        the rows are read in order, `batch_size` at a time, and `keep(batch) -> set of pks` tests
+        a whole batch at once. The walk stops when the page is full or after `scan_limit` rows;
+        then `next` continues from the last row it consumed, so no row is skipped or repeated,
+        and a page stopped by the limit may hold fewer rows than asked (even none) with a `next`.
+        Reverse tokens walk back the same way. Costs two statements per batch at most, whatever
+        the batch holds. Raises InvalidCursor."""
+        reverse, position = self.decode_token(cursor) if cursor else (False, None)
+        ordering = self._ordering(reverse=reverse)
+        kept: list = []
+        scanned: list = []
+        boundary, exhausted = position, False
+        while len(kept) < page_size and len(scanned) < scan_limit:
+            take = min(batch_size, scan_limit - len(scanned))
+            rest = queryset if boundary is None else self._beyond(queryset, *boundary, forward=not reverse)
+            try:
+                batch = list(rest.order_by(*ordering)[:take])
+            except (DjangoValidationError, ValueError, TypeError, OverflowError) as exc:
+                raise InvalidCursor() from exc  # a forged position the key column cannot take
+            accepted = keep(batch) if batch else set()
+            consumed = 0
+            for row in batch:
+                consumed += 1
+                scanned.append(row)
+                if row.pk in accepted:
+                    kept.append(row)
+                    if len(kept) == page_size:
+                        break
+            if len(batch) < take and not any(row.pk in accepted for row in batch[consumed:]):
+                exhausted = True  # every remaining row was read, and no other one would be kept
+                break
+            last = scanned[-1]
+            boundary = (getattr(last, self._key) if self._key else None, last.pk)
+        onward = None if exhausted or not scanned else self._position(scanned[-1])
+        near = kept[0] if kept else (scanned[0] if scanned else None)
+        back = self._position(near) if position is not None and near is not None else None
+        if reverse:
+            kept.reverse()
+            onward, back = back, onward  # the walk went towards the previous pages
+        return KeysetPage(
+            rows=kept,
+            next=self.encode_token(reverse=False, position=onward) if onward else None,
+            previous=self.encode_token(reverse=True, position=back) if back else None,
         )
 
     def cursor(self, request) -> str | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import JSONObject
 
 from wemaster.accounts.models import TutorProfile
@@ -17,7 +17,7 @@ from wemaster.core.errors import NotFound
 from wemaster.core.expressions import JSONRows
 from wemaster.lessons.models import OCCUPYING, Lesson
 from wemaster.scheduling import slots
-from wemaster.scheduling.models import AvailabilityException, AvailabilityWindow
+from wemaster.scheduling.models import AvailabilityException, AvailabilityWindow, ExceptionKind
 
 FAMILY = "tutor_slots"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -81,8 +81,19 @@ def _buffer() -> timedelta:
 
 def slots_compute(*, tutor_id: int, start: datetime, end: datetime, duration_minutes: int) -> dict | None:
     """Bookable starts in [start, end) for a lesson of `duration_minutes`, as epoch seconds, with
-    the tutor's zone; None when the id is not a bookable tutor. One query: the profile, its
-    availability and the booked lessons that could touch the range, as JSON arrays of one row."""
+    the tutor's zone; None when the id is not a bookable tutor (`slots_compute_many` for one)."""
+    return slots_compute_many(tutor_ids=[tutor_id], start=start, end=end, duration_minutes=duration_minutes).get(
+        tutor_id
+    )
+
+
+def slots_compute_many(
+    *, tutor_ids: list[int], start: datetime, end: datetime, duration_minutes: int
+) -> dict[int, dict]:
+    """`{tutor id: {"timezone", "starts"}}` for each id that is a bookable tutor: the bookable starts
+    in [start, end) for a lesson of `duration_minutes`, as epoch seconds. One query whatever the
+    number of ids: each profile with its availability and the booked lessons that could touch the
+    range, as JSON arrays of its row."""
     duration = timedelta(minutes=duration_minutes)
     reach = end + duration
     booked = Lesson.objects.filter(
@@ -91,29 +102,53 @@ def slots_compute(*, tutor_id: int, start: datetime, end: datetime, duration_min
         starts_at__lt=reach + _buffer(),
         ends_at__gt=start - _buffer(),
     ).values(json=JSONObject(start="starts_at", end="ends_at"))
-    row = (
+    rows = (
         TutorProfile.objects.bookable()
-        .filter(user_id=tutor_id)
+        .filter(user_id__in=tutor_ids)
         .annotate(**availability_annotations(start=start, end=reach), booked=JSONRows(booked))
-        .values("timezone", "availability_windows", "availability_exceptions", "booked")
-        .first()
+        .values("user_id", "timezone", "availability_windows", "availability_exceptions", "booked")
     )
-    if row is None:
-        return None
-    availability = availability_from(
-        timezone=row["timezone"], windows=row["availability_windows"], exceptions=row["availability_exceptions"]
+    found = {}
+    for row in rows:
+        availability = availability_from(
+            timezone=row["timezone"], windows=row["availability_windows"], exceptions=row["availability_exceptions"]
+        )
+        busy = [(_instant(lesson["start"]), _instant(lesson["end"])) for lesson in row["booked"]]
+        starts = slots.bookable_starts(
+            slots.available_intervals(availability, start=start, end=reach),
+            busy,
+            start=start,
+            end=end,
+            duration=duration,
+            step=timedelta(minutes=settings.SLOT_STEP_MINUTES),
+            buffer=_buffer(),
+        )
+        found[row["user_id"]] = {"timezone": row["timezone"], "starts": [int(moment.timestamp()) for moment in starts]}
+    return found
+
+
+def free_tutor_ids(
+    *, tutor_ids: list[int], start: datetime, end: datetime, duration_minutes: int, now: datetime
+) -> set[int]:
+    """Those of `tutor_ids` with at least one bookable start in [start, end) after `now` for a
+    lesson of `duration_minutes` (one query)."""
+    found = slots_compute_many(tutor_ids=tutor_ids, start=start, end=end, duration_minutes=duration_minutes)
+    current = now.timestamp()
+    return {tutor_id for tutor_id, value in found.items() if any(epoch > current for epoch in value["starts"])}
+
+
+def may_be_free(*, start: datetime, end: datetime) -> Q:
+    """A filter on TutorProfile, cheap in SQL: tutors with a weekly window or an `available`
+    exception dated near [start, end). Those left out have no slot there; those kept may have none
+    (`free_tutor_ids` decides)."""
+    windows = AvailabilityWindow.objects.filter(tutor_id=OuterRef("user_id"))
+    extra = AvailabilityException.objects.filter(
+        tutor_id=OuterRef("user_id"),
+        kind=ExceptionKind.AVAILABLE,
+        date__gte=start.astimezone(UTC).date() - timedelta(days=2),
+        date__lte=end.astimezone(UTC).date() + timedelta(days=2),
     )
-    busy = [(_instant(lesson["start"]), _instant(lesson["end"])) for lesson in row["booked"]]
-    starts = slots.bookable_starts(
-        slots.available_intervals(availability, start=start, end=reach),
-        busy,
-        start=start,
-        end=end,
-        duration=duration,
-        step=timedelta(minutes=settings.SLOT_STEP_MINUTES),
-        buffer=_buffer(),
-    )
-    return {"timezone": row["timezone"], "starts": [int(moment.timestamp()) for moment in starts]}
+    return Q(Exists(windows)) | Q(Exists(extra))
 
 
 def _on_grid(moment: datetime, *, up: bool) -> datetime:

@@ -93,6 +93,11 @@ LESSON_BUFFER_MINUTES = env.int("LESSON_BUFFER_MINUTES", default=10)
 SLOTS_MAX_RANGE_DAYS = env.int("SLOTS_MAX_RANGE_DAYS", default=31)
 SLOTS_DEFAULT_RANGE_DAYS = env.int("SLOTS_DEFAULT_RANGE_DAYS", default=7)
 SLOTS_CACHE_TTL_SECONDS = env.int("SLOTS_CACHE_TTL_SECONDS", default=300)
+# The directory's free-time filter (GET /tutors?free_from=&free_to=): a range of at most this many
+# days; candidates are tested BATCH at a time (one slots query each), at most SCAN per page.
+DIRECTORY_FREE_TIME_MAX_RANGE_DAYS = env.int("DIRECTORY_FREE_TIME_MAX_RANGE_DAYS", default=7)
+DIRECTORY_FREE_TIME_BATCH = env.int("DIRECTORY_FREE_TIME_BATCH", default=50)
+DIRECTORY_FREE_TIME_SCAN = env.int("DIRECTORY_FREE_TIME_SCAN", default=500)
 AVAILABILITY_MAX_WINDOWS = env.int("AVAILABILITY_MAX_WINDOWS", default=50)
 AVAILABILITY_MAX_EXCEPTIONS = env.int("AVAILABILITY_MAX_EXCEPTIONS", default=200)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(

@@ -8,17 +8,24 @@ the serialized rows and the next page's cursor token, so one entry serves every 
 warmer can build it without a request. Every entry carries `TUTOR_DIRECTORY_TAG`, which each
 profile change bumps on commit (`services.tutor_directory_changed`). When PostgreSQL is down the
 last good page is served (`stale_if_error`), marked `Cache-Status: stale-if-error`.
+
+A free-time filter (`free_from`, `free_to`, `duration`) is never cached: its range is request
+input. Its pages come from a bounded walk of the directory in its order (`free_time_page`).
 """
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from wemaster.accounts import selectors
 from wemaster.accounts.api.serializers import SubjectSerializer, TutorSerializer
 from wemaster.accounts.services import SUBJECT_CATALOG_TAG, TUTOR_DIRECTORY_TAG
 from wemaster.core.cache import get_or_compute
-from wemaster.core.pagination import KeysetPagination
+from wemaster.core.pagination import KeysetPagination, envelope
+from wemaster.scheduling import selectors as scheduling
 
 FAMILY = "tutor_directory"
 
@@ -116,4 +123,37 @@ def subjects_first_page(*, page_size: int) -> dict:
         family="subjects",
         local=True,
         stale_if_error=True,
+    )
+
+
+def free_time_page(
+    request, *, tutors: QuerySet, ordering: str, start: datetime, end: datetime, duration_minutes: int
+) -> dict:
+    """The envelope of a directory page holding only the `tutors` with a bookable slot of
+    `duration_minutes` in [start, end). Candidates are read in the directory's order,
+    DIRECTORY_FREE_TIME_BATCH at a time, each batch's slots computed in one query, and the walk
+    stops at a full page or after DIRECTORY_FREE_TIME_SCAN candidates (the page's `next`
+    continues from there). The rows are then loaded as the plain directory loads them: at most
+    two statements per batch plus two for the page, whatever the number of tutors."""
+    paginator = DIRECTORY_ORDERINGS[ordering]()
+    now = timezone.now()
+    key = paginator.ordering[0].lstrip("-")
+    candidates = tutors.filter(scheduling.may_be_free(start=start, end=end)).select_related(None)
+    candidates = candidates.prefetch_related(None).only("user_id", *({key} - {"pk"}))
+    page = paginator.scan_page(
+        candidates,
+        cursor=paginator.cursor(request),
+        page_size=paginator.get_page_size(request),
+        keep=lambda batch: scheduling.free_tutor_ids(
+            tutor_ids=[row.pk for row in batch], start=start, end=end, duration_minutes=duration_minutes, now=now
+        ),
+        batch_size=settings.DIRECTORY_FREE_TIME_BATCH,
+        scan_limit=settings.DIRECTORY_FREE_TIME_SCAN,
+    )
+    order = [row.pk for row in page.rows]
+    loaded = {profile.pk: profile for profile in tutors.filter(pk__in=order)} if order else {}
+    return envelope(
+        TutorSerializer([loaded[pk] for pk in order if pk in loaded], many=True).data,
+        next_url=paginator.link(request, page.next),
+        previous_url=paginator.link(request, page.previous),
     )

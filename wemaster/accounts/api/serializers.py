@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 
 from wemaster.accounts.models import User
@@ -8,6 +11,10 @@ from wemaster.accounts.validators import normalize_language_code, normalize_subj
 from wemaster.core import serializers
 from wemaster.core.cache.keys import printable
 from wemaster.core.money import MoneyField
+from wemaster.scheduling.api.serializers import LessonDurationField, SlotTimeField, check_slot_range
+
+# A `free_from` this close to now still counts as now (clocks and requests in flight).
+FREE_FROM_LEEWAY = timedelta(minutes=1)
 
 
 @extend_schema_field({"type": "string", "format": "decimal", "nullable": True, "example": "4.80"})
@@ -188,6 +195,19 @@ class DirectoryQuerySerializer(serializers.Serializer):
         help_text="`newest` (default), `price` (cheapest first), `-price`, `rating` (best rated first).",
     )
 
+    free_from = SlotTimeField(
+        required=False,
+        help_text="With `free_to`: only tutors with a bookable slot in [free_from, free_to). A time with "
+        "offset, not more than a minute in the past.",
+    )
+    free_to = SlotTimeField(
+        required=False, help_text="With `free_from`: after it, at most DIRECTORY_FREE_TIME_MAX_RANGE_DAYS (7) later."
+    )
+    duration = LessonDurationField(
+        help_text="Lesson minutes the free slot must hold, as booking accepts them; default 60. "
+        "Only with `free_from` and `free_to`."
+    )
+
     def validate_subject(self, value: str) -> str:
         return normalize_subject_name(value)
 
@@ -201,4 +221,17 @@ class DirectoryQuerySerializer(serializers.Serializer):
         low, high = attrs.get("min_rate"), attrs.get("max_rate")
         if low is not None and high is not None and low > high:
             raise serializers.ValidationError({"max_rate": ["Must not be below min_rate."]})
+        start, end = attrs.get("free_from"), attrs.get("free_to")
+        if start is None and end is None:
+            if "duration" in self.initial_data:
+                raise serializers.ValidationError({"duration": ["Only with `free_from` and `free_to`."]})
+            return attrs
+        if start is None or end is None:
+            missing = "free_from" if start is None else "free_to"
+            raise serializers.ValidationError({missing: ["`free_from` and `free_to` go together."]})
+        if start < timezone.now() - FREE_FROM_LEEWAY:
+            raise serializers.ValidationError({"free_from": ["Must not be in the past."]})
+        check_slot_range(
+            start, end, max_days=settings.DIRECTORY_FREE_TIME_MAX_RANGE_DAYS, names=("free_from", "free_to")
+        )
         return attrs

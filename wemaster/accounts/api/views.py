@@ -15,10 +15,11 @@ from wemaster.accounts.api.serializers import (
     TutorDetailSerializer,
     TutorSerializer,
 )
+from wemaster.core.client_ip import client_ip
 from wemaster.core.deadlines import PublicReadDeadlineMixin
 from wemaster.core.errors import NotFound
 from wemaster.core.schema import ErrorSerializer
-from wemaster.core.throttles import ScopedWriteThrottleMixin
+from wemaster.core.throttles import ScopedWriteThrottleMixin, expensive_read_slot
 
 ACCOUNTS = ["accounts"]
 
@@ -69,13 +70,26 @@ class TutorListView(PublicReadDeadlineMixin, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def list(self, request, *args, **kwargs):
-        """First pages without a rate range come through the cache; the rest from the database."""
+        """First pages without a rate range or free time come through the cache; the rest from the
+        database (free time: `directory.free_time_page`)."""
         query = DirectoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         values = query.validated_data
         subject_id = _catalog_subject_id(values.get("subject"))
         language, ordering = values.get("language"), values["ordering"]
         rates = {"min_rate": values.get("min_rate"), "max_rate": values.get("max_rate")}
+        if values.get("free_from") is not None:
+            # Never cached (the range is request input) and costly: one client runs few at once.
+            with expensive_read_slot("search", client_ip(request)):
+                body = directory.free_time_page(
+                    request,
+                    tutors=selectors.tutor_directory(subject_id=subject_id, language=language, **rates),
+                    ordering=ordering,
+                    start=values["free_from"],
+                    end=values["free_to"],
+                    duration_minutes=values["duration"],
+                )
+            return Response(body)
         cached = None
         if rates == {"min_rate": None, "max_rate": None}:  # the cache keys stay a closed set
 

@@ -71,37 +71,56 @@ class AvailabilitySerializer(serializers.Serializer):
     exceptions = AvailabilityExceptionSerializer(many=True, allow_empty=True)
 
 
+class SlotTimeField(serializers.DateTimeField):
+    """An end of a slot range: a time with offset, years EARLIEST to LATEST (exclusive)."""
+
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        if not EARLIEST <= moment < LATEST:
+            raise serializers.ValidationError(f"A time from {EARLIEST.year} to {LATEST.year - 1}.")
+        return moment
+
+
+class LessonDurationField(serializers.IntegerField):
+    """Lesson minutes, a length booking accepts; 60 unless given."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("default", 60)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            check_duration(value, field=self.field_name)
+        except ValidationFailed as exc:
+            raise serializers.ValidationError(exc.fields[self.field_name]) from exc
+        return value
+
+
+def check_slot_range(start: datetime, end: datetime, *, max_days: int, names: tuple[str, str] = ("from", "to")) -> None:
+    """`end` after `start` and at most `max_days` after it. Raises ValidationError naming the
+    end's parameter (`names`: the query names of start and end)."""
+    start_name, end_name = names
+    if end <= start:
+        raise serializers.ValidationError({end_name: [f"Must be after `{start_name}`."]})
+    if end - start > timedelta(days=max_days):
+        raise serializers.ValidationError({end_name: [f"At most {max_days} days after `{start_name}`."]})
+
+
 class SlotsQuerySerializer(serializers.Serializer):
     """`from` (default: now), `to` (default: SLOTS_DEFAULT_RANGE_DAYS after `from`; at most
     SLOTS_MAX_RANGE_DAYS after it), `duration` (minutes, default 60, a length booking accepts)."""
 
     # `from` is a Python keyword: the two query names are declared through the class namespace.
-    vars()["from"] = serializers.DateTimeField(required=False)
-    vars()["to"] = serializers.DateTimeField(required=False)
-    duration = serializers.IntegerField(required=False, default=60)
-
-    def validate_duration(self, value):
-        try:
-            check_duration(value, field="duration")
-        except ValidationFailed as exc:
-            raise serializers.ValidationError(exc.fields["duration"]) from exc
-        return value
-
-    def _within_years(self, value):
-        if not EARLIEST <= value < LATEST:
-            raise serializers.ValidationError(f"A time from {EARLIEST.year} to {LATEST.year - 1}.")
-        return value
-
-    validate_from = validate_to = _within_years
+    vars()["from"] = SlotTimeField(required=False)
+    vars()["to"] = SlotTimeField(required=False)
+    duration = LessonDurationField()
 
     def validate(self, attrs):
         start = attrs.get("from") or timezone.now()
-        days = settings.SLOTS_MAX_RANGE_DAYS
         end = attrs.get("to") or start + timedelta(days=settings.SLOTS_DEFAULT_RANGE_DAYS)
-        if end <= start:
-            raise serializers.ValidationError({"to": ["Must be after `from`."]})
-        if end - start > timedelta(days=days):
-            raise serializers.ValidationError({"to": [f"At most {days} days after `from`."]})
+        check_slot_range(start, end, max_days=settings.SLOTS_MAX_RANGE_DAYS)
         return {"start": start, "end": end, "duration": attrs["duration"]}
 
 
