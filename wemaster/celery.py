@@ -26,14 +26,20 @@ class TaskLogStep(bootsteps.Step):
     """Workers log each task's start, end or failure with the ids of the request that enqueued it
     (django-structlog's worker receivers). The publishing side, which puts those ids into the
     task's headers, is connected in every process by django-structlog's app
-    (DJANGO_STRUCTLOG_CELERY_ENABLED): connected twice, a worker would log each enqueue twice."""
+    (DJANGO_STRUCTLOG_CELERY_ENABLED): connected twice, a worker would log each enqueue twice.
+    One receiver per process, however many workers it starts (a test starts several): each
+    worker's own would log every task once more."""
+
+    receiver: CeleryReceiver | None = None
 
     def __init__(self, parent, **kwargs):
         super().__init__(parent, **kwargs)
-        self.receiver = CeleryReceiver()
-        self.receiver.connect_worker_signals()
-        before_task_publish.disconnect(self.receiver.receiver_before_task_publish)
-        after_task_publish.disconnect(self.receiver.receiver_after_task_publish)
+        if TaskLogStep.receiver is None:
+            receiver = CeleryReceiver()
+            receiver.connect_worker_signals()
+            before_task_publish.disconnect(receiver.receiver_before_task_publish)
+            after_task_publish.disconnect(receiver.receiver_after_task_publish)
+            TaskLogStep.receiver = receiver
 
 
 app = Celery("wemaster", task_cls=PrimaryReadsTask)
