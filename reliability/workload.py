@@ -29,7 +29,10 @@ from reliability.client import ApiClient, History
 PASSWORD = "reliability-Workload-9!"  # noqa: S105 - a throwaway user of a scratch database
 SUBJECT = "algebra"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-ALWAYS_AVAILABLE = {"windows": [{"weekday": day, "start": "00:00", "end": "24:00"} for day in WEEKDAYS], "exceptions": []}
+ALWAYS_AVAILABLE = {
+    "windows": [{"weekday": day, "start": "00:00", "end": "24:00"} for day in WEEKDAYS],
+    "exceptions": [],
+}
 CARD_TOKENS = ["tok_visa", "tok_visa", "tok_visa", "tok_chargeCustomerFail"]
 BANK_TOKENS = ["btok_ok", "btok_flaky", "btok_fail"]
 # Settings the live system runs the workload with (passed to LiveSystem.extra_env).
