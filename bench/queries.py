@@ -48,6 +48,7 @@ def main(manifest_path: str) -> None:
         ("/api/v1/community/feed", student, "page_size"),
         ("/api/v1/community/tags", student, "page_size"),
         ("/api/v1/notifications", tutor, "page_size"),
+        (f"/api/v1/tutors/{manifest['star_tutor']['id']}/reviews", student, "page_size"),
     ]
     client = APIClient()
     counts, skipped = {}, []

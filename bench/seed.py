@@ -16,6 +16,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -448,6 +449,30 @@ def seed(*, scale: str, out: Path, progress, seed_value: int = 2026) -> dict:
         ["id", "recipient_id", "kind", "cause_key", "payload", "created_at", "read_at", "emailed_at"],
         notification_rows,
     )
+
+    # --- reviews: the star tutor's students review every fifth completed lesson, as review_create
+    # stores them (one per lesson), and the profile's rating is the mean of the visible ones ------
+    review_rows = []
+    for index, row in enumerate(lessons[::5]):
+        lesson_id, ended_at, student_id = row[0], row[2], row[14]
+        rating = 5 - zipf_index(rng, 5)
+        reply, replied_at = ("Thank you!", ended_at + timedelta(hours=3)) if index % 3 == 0 else ("", None)
+        review_rows.append((ids.take("reviews_review"), lesson_id, student_id, star, rating, text(rng, 12), reply,
+                            replied_at, False, "", None, None, ended_at + timedelta(hours=1), None))  # fmt: skip
+    copy_rows(
+        "reviews_review",
+        ["id", "lesson_id", "student_id", "tutor_id", "rating", "text", "reply", "replied_at", "is_hidden",
+         "hidden_reason", "hidden_by_id", "hidden_at", "created_at", "edited_at"],
+        review_rows,
+    )  # fmt: skip
+    if review_rows:
+        total = sum(row[4] for row in review_rows)
+        mean = (Decimal(total) / len(review_rows)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE accounts_tutorprofile SET rating = %s, review_count = %s WHERE user_id = %s",
+                [mean, len(review_rows), star],
+            )
 
     # --- sequences, statistics ------------------------------------------------------------------
     sequence_tables = {"tp_subjects": "accounts_tutorprofile_subjects"}
